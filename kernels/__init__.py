@@ -1,0 +1,1 @@
+"""CUDA sources of spnrefine's kernels, shipped as package data (`spnrefine.kernels`)."""

@@ -1,0 +1,3 @@
+from spnrefine.cli import main
+
+main()

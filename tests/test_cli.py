@@ -1,0 +1,42 @@
+"""The command line: version, info, and the propagation benchmark."""
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from spnrefine import __version__
+from spnrefine.cli import app
+
+runner = CliRunner()
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"spnrefine {__version__}"
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "spnrefine", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from spnrefine.cli import app; sys.argv=['spnrefine','--help']\n" \
+           "try:\n app()\nexcept SystemExit: pass\nassert 'torch' not in sys.modules, 'torch imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_info_lists_every_backend_with_a_reason():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0
+    for name in ("torch", "numba", "cuda", "nvrtc"):
+        assert f"  {name}" in result.output
+    assert "numba  yes" in result.output
+
+
+def test_benchmark_prints_ratios():
+    result = runner.invoke(app, ["benchmark", "propagation", "--quick", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    assert "(1, 32, 96, 128)" in result.output and "x the bandwidth pass" in result.output
