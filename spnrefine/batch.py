@@ -1,0 +1,56 @@
+"""Folder in, folder out: find inputs, map them to outputs, skip finished work, report failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SpnrefineError
+from .io.images import IMAGE_SUFFIXES
+
+
+def find_files(root: Path, suffixes=IMAGE_SUFFIXES, exclude: tuple[Path, ...] = ()) -> list[Path]:
+    """Files under ``root`` (recursive, sorted) with one of ``suffixes``; hidden files and
+    anything inside ``exclude`` (e.g. an output folder inside the input folder) are left out."""
+    root = Path(root)
+    if not root.exists():
+        raise SpnrefineError(f"{root}: no such folder")
+    if root.is_file():
+        return [root]
+    excluded = [e.resolve() for e in exclude]
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.name.startswith(".") or path.suffix.lower() not in suffixes or not path.is_file():
+            continue
+        resolved = path.resolve()
+        if any(resolved.is_relative_to(e) for e in excluded):
+            continue
+        found.append(path)
+    return found
+
+
+def relative_stem(path: Path, root: Path) -> Path:
+    """``root/a/b.png`` → ``a/b`` (the key that pairs files and names outputs)."""
+    root = Path(root)
+    return (path.relative_to(root) if root.is_dir() else Path(path.name)).with_suffix("")
+
+
+@dataclass
+class BatchReport:
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    def fail(self, path: Path, message: str) -> None:
+        self.failed.append((path, message))
+
+    def lines(self) -> list[str]:
+        summary = f"done {self.done}, skipped {self.skipped} (outputs exist; --overwrite to redo), failed {len(self.failed)}"
+        return [summary, *(f"  failed: {message}" for _, message in self.failed)]
+
+
+def check_outputs_do_not_overwrite_inputs(outputs: list[Path], inputs: list[Path]) -> None:
+    inputs_resolved = {p.resolve() for p in inputs}
+    clashes = [o for o in outputs if o.resolve() in inputs_resolved]
+    if clashes:
+        raise SpnrefineError(f"{clashes[0]}: an output would overwrite an input; choose another --out folder")

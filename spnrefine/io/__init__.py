@@ -1,0 +1,1 @@
+"""Reading images and masks, writing labels and probabilities atomically."""
