@@ -169,7 +169,7 @@ def evaluate(
         other = other.summary(names)
     if missing:
         typer.echo(f"warning: {len(missing)} ground-truth masks have no prediction and were left out", err=True)
-    for line in format_report(summary, other, (str(pred_dir), str(compare_to))):
+    for line in format_report(summary, other, (pred_dir.name, compare_to.name if compare_to else "")):
         typer.echo(line)
     if json_path is not None:
         from .io.writers import atomic_write

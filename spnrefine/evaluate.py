@@ -70,7 +70,7 @@ def format_report(summary: dict, other: dict | None = None, names: tuple[str, st
     lines = []
     head = f"{'class':<16}{'IoU':>8}{'bIoU':>8}"
     if other:
-        head += f"{names[1] + ' IoU':>14}{'ΔIoU':>8}{'ΔbIoU':>8}"
+        head += f"{'other IoU':>12}{'ΔIoU':>8}{'ΔbIoU':>8}   (Δ = {names[0]} − other = {names[1]})"
     lines.append(head)
     boundary = summary.get("per_class_boundary_iou") or {}
     other_boundary = (other or {}).get("per_class_boundary_iou") or {}
@@ -78,14 +78,14 @@ def format_report(summary: dict, other: dict | None = None, names: tuple[str, st
         row = f"{name:<16}{cell(iou):>8}{cell(boundary.get(name)):>8}"
         if other:
             o = other["per_class_iou"].get(name)
-            row += f"{cell(o):>14}{delta(iou, o):>8}{delta(boundary.get(name), other_boundary.get(name)):>8}"
+            row += f"{cell(o):>12}{delta(iou, o):>8}{delta(boundary.get(name), other_boundary.get(name)):>8}"
         lines.append(row)
     lines.append("")
     for key, label in (("miou", "mIoU"), ("boundary_iou", "boundary IoU"), ("pixel_accuracy", "pixel accuracy"),
                        ("mean_accuracy", "mean accuracy")):
         row = f"{label:<16}{cell(summary[key]):>8}"
         if other:
-            row += f"   {names[1]}: {cell(other[key])}  Δ {delta(summary[key], other[key])}"
+            row += f"{cell(other[key]):>12}{delta(summary[key], other[key]):>8}"
         lines.append(row)
     lines.append(f"{'images':<16}{summary['images']:>8}")
     return lines

@@ -24,6 +24,9 @@ class Job:
 
 
 def plan_jobs(images_root: Path, out: Path, save_probs: bool) -> list[Job]:
+    if Path(images_root).resolve() == Path(out).resolve():
+        raise SpnrefineError(f"{out}: the output folder is the input folder; outputs would overwrite or mix "
+                             "with the inputs, choose another --out folder")
     images = find_files(images_root, exclude=(out,))
     jobs = []
     for image in images:

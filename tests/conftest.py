@@ -53,3 +53,29 @@ def assert_matches_reference(run, x, gates, directions, merge="max", seed=0):
     actual = output_and_grads(run)
     for name, got, want in zip(("output", "grad x", "grad gates"), actual, expected):
         torch.testing.assert_close(got, want, **TOLERANCES[x.dtype], msg=lambda m: f"{name}: {m}")
+
+
+ESPNET_WEIGHTS = SHARED / "weights" / "espnet_camvid.pth"
+CAMVID = SHARED / "data" / "camvid"
+needs_shared = pytest.mark.skipif(
+    not (ESPNET_WEIGHTS.is_file() and (CAMVID / "val.txt").is_file()),
+    reason=f"real data not found at {SHARED} (../shared from the project root)",
+)
+
+
+def camvid_names(split: str, count: int | None = None) -> list[str]:
+    names = (CAMVID / f"{split}.txt").read_text().split()
+    return names[:count] if count else names
+
+
+@pytest.fixture
+def camvid_val_subset(tmp_path):
+    """A folder pair with the first 4 CamVid val images and masks (copies, not links)."""
+    import shutil
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    for name in camvid_names("val", 4):
+        shutil.copy(CAMVID / "images" / name, images / name)
+        shutil.copy(CAMVID / "masks" / name, masks / name)
+    return images, masks

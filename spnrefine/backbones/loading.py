@@ -77,13 +77,14 @@ def _user_description(weights: Path, config: Path | None) -> tuple[LabelSet, Pre
     return labels, Preprocessing(**options)
 
 
-def _load_user_model(weights: Path) -> nn.Module:
+def _load_user_model(weights: Path, device: torch.device) -> nn.Module:
+    """A TorchScript model in eval mode, or a torch.export archive's module (exported in its mode)."""
     try:
-        return torch.jit.load(str(weights), map_location="cpu")
+        return torch.jit.load(str(weights), map_location=device).eval()
     except Exception:  # not TorchScript: try a torch.export archive
         pass
     try:
-        return torch.export.load(str(weights)).module()
+        return torch.export.load(str(weights)).module().to(device)
     except Exception as error:
         raise SpnrefineError(
             f"{weights}: neither a TorchScript file (torch.jit.save) nor a torch.export archive "
@@ -101,8 +102,8 @@ def load_backbone(
         if weights is None:
             raise SpnrefineError("backbone 'user' needs --backbone-weights PATH (a TorchScript or torch.export file)")
         labels, preprocessing = _user_description(weights, Path(config) if config else None)
-        model = _load_user_model(weights)
-        return Backbone(name, model.to(device).eval(), labels, len(labels.class_names), preprocessing, None, device)
+        model = _load_user_model(weights, device)
+        return Backbone(name, model, labels, len(labels.class_names), preprocessing, None, device)
     spec = get_backbone(name)
     path = _registered_weights(spec, weights)
     model = spec.build()
