@@ -126,6 +126,79 @@ def segment(
         raise typer.Exit(1)
 
 
+def _palette(value: Optional[str]):
+    """--palette: a preset name or a file of 'r g b' lines; None → None."""
+    from .datasets import PRESETS
+    from .errors import SpnrefineError
+    from .io.coarse import read_palette_file
+
+    if value is None:
+        return None
+    if value in PRESETS:
+        return list(PRESETS[value].palette)
+    if Path(value).is_file():
+        return read_palette_file(Path(value))
+    raise SpnrefineError(f"--palette {value!r}: neither a preset ({', '.join(PRESETS)}) nor a file")
+
+
+@app.command()
+@_friendly
+def refine(
+    images: Annotated[Path, typer.Option(help="Folder of images (searched recursively).")],
+    masks: Annotated[
+        Path, typer.Option(help="Folder of coarse masks: label/palette PNGs, colour PNGs (+ --palette), .npy/.npz.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: refined <stem>.png, palette embedded.")],
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Refinement checkpoint (default: the shipped one).")] = None,
+    list_file: Annotated[Optional[Path], typer.Option("--list", help="Only these file names, one per line.")] = None,
+    num_classes: Annotated[Optional[int], typer.Option(help="K (default: inferred from the masks and printed).")] = None,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Mask label meaning 'unknown' (e.g. 255).")] = None,
+    palette: Annotated[
+        Optional[str], typer.Option(help="Colours of class ids: a preset (camvid, voc, cityscapes) or a file.")
+    ] = None,
+    save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy refined (K, H, W) float16.")] = False,
+    overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
+    compare: Annotated[
+        bool, typer.Option(help="Also write compare/<stem>.jpg: image | coarse | refined [| ground truth].")
+    ] = False,
+    gt: Annotated[Optional[Path], typer.Option(help="Ground-truth folder for the --compare pictures.")] = None,
+    resize_masks: Annotated[
+        bool, typer.Option(help="Resize masks whose size differs from the image (nearest neighbour).")
+    ] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    quiet: Verbosity = False,
+) -> None:
+    """Refine coarse masks with the SPN refiner. Exit code 1 when any image failed; the batch goes on."""
+    from .datasets import VOC
+    from .errors import SpnrefineError
+    from .outputs import OutputOptions
+    from .refine import infer_num_classes, pair_images_and_masks, run_refine
+    from .refiner import Refiner
+
+    if images.resolve() == out.resolve() or masks.resolve() == out.resolve():
+        raise SpnrefineError(f"{out}: the output folder must differ from the image and mask folders")
+    colours = _palette(palette)
+    names = _names(list_file, images) if list_file else None
+    pairs, lonely_images, lonely_masks = pair_images_and_masks(images, masks, names, exclude=(out,))
+    if lonely_images or lonely_masks:
+        typer.echo(f"unpaired: {len(lonely_images)} images without a mask, {len(lonely_masks)} masks without an "
+                   f"image (e.g. {', '.join(str(p) for p in [*lonely_images, *lonely_masks][:3])})", err=True)
+    if not pairs:
+        raise SpnrefineError(f"no image in {images} has a mask with the same stem in {masks}")
+    if num_classes is None:
+        num_classes = infer_num_classes(pairs, colours, ignore_index)
+        typer.echo(f"classes: {num_classes} (inferred; --num-classes to set)", err=True)
+    refiner = Refiner.load(checkpoint, resolve_device(device))
+    options = OutputOptions(save_probs, overlay, compare)
+    report = run_refine(refiner, pairs, out, num_classes, ignore_index, colours or VOC.palette, options, gt,
+                        overwrite, resize_masks, progress=not quiet)
+    for line in report.lines():
+        typer.echo(line, err=bool(report.failed))
+    if report.failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def backbones() -> None:
     """List the registered segmentation backbones."""
@@ -207,6 +280,94 @@ def benchmark_propagation(
     shapes = benchmark.DEFAULT_SHAPES[:1] if quick else benchmark.DEFAULT_SHAPES
     for line in benchmark.run(shapes, repeats=repeats):
         typer.echo(line)
+
+
+def _names(list_file: Optional[Path], folder: Path) -> list[str]:
+    from .errors import SpnrefineError
+
+    if list_file is None:
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    if not list_file.is_file():
+        raise SpnrefineError(f"{list_file}: no such list file")
+    return [line.split()[0] for line in list_file.read_text().splitlines() if line.strip()]
+
+
+@benchmark_app.command("refinement")
+@_friendly
+def benchmark_refinement(
+    images: Annotated[Path, typer.Option(help="Folder of images.")],
+    masks: Annotated[Path, typer.Option(help="Folder of ground-truth label PNGs (same stems).")],
+    coarse: Annotated[Path, typer.Option(help="Folder of coarse probabilities <stem>.npy, (K, H, W).")],
+    list_file: Annotated[Optional[Path], typer.Option("--list", help="File names to use, one per line.")] = None,
+    num_classes: Annotated[int, typer.Option(help="Classes scored (K may include a void channel).")] = 11,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Ground-truth label to ignore.")] = 11,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Refiner checkpoint (default: the shipped one).")] = None,
+    crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows as JSON.")] = None,
+) -> None:
+    """Coarse vs dense CRF vs guided filter vs SPN: mIoU, Boundary IoU and seconds per image, one run."""
+    import json
+
+    from .comparison import compare, format_rows, methods
+    from .refiner import Refiner
+
+    table = methods(Refiner.load(checkpoint), include_crf=crf)
+    rows = compare(images, masks, coarse, _names(list_file, images), table, num_classes, ignore_index)
+    for line in format_rows(rows):
+        typer.echo(line)
+    if json_path is not None:
+        json_path.write_text(json.dumps(rows, indent=2))
+
+
+@app.command()
+@_friendly
+def train(
+    out: Annotated[Path, typer.Option(help="Run folder: last.pt (resumable), log.jsonl, refiner.pt.")],
+    images: Annotated[list[Path], typer.Option(help="Image folder (repeat for several sources).")],
+    masks: Annotated[list[Path], typer.Option(help="Ground-truth folder, one per --images.")],
+    coarse: Annotated[
+        list[str], typer.Option(help="Coarse probabilities folder per --images, or 'synth' to perturb ground truth.")
+    ],
+    list_file: Annotated[
+        list[str], typer.Option("--list", help="File-name list per --images ('all' for every image).")
+    ],
+    repeat: Annotated[list[int], typer.Option(help="How often each source is repeated when sampling.")] = [],
+    val_images: Annotated[Optional[Path], typer.Option(help="Validation images (logged, never trained on).")] = None,
+    val_masks: Annotated[Optional[Path], typer.Option()] = None,
+    val_coarse: Annotated[Optional[Path], typer.Option()] = None,
+    val_list: Annotated[Optional[Path], typer.Option()] = None,
+    steps: Annotated[int, typer.Option(min=1)] = 800,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    crop: Annotated[int, typer.Option(min=16, help="Square random crops.")] = 192,
+    lr: Annotated[float, typer.Option()] = 2e-3,
+    seed: Annotated[int, typer.Option()] = 0,
+    num_classes: Annotated[int, typer.Option(help="Channels of the coarse probabilities.")] = 12,
+    ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss.")] = 11,
+    eval_every: Annotated[int, typer.Option(min=1, help="Validate and save last.pt every N steps.")] = 100,
+    quiet: Verbosity = False,
+) -> None:
+    """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
+    from .errors import SpnrefineError
+    from .training.data import list_samples
+    from .training.loop import TrainConfig
+    from .training.loop import train as run_training
+
+    sources = len(images)
+    if not (len(masks) == len(coarse) == len(list_file) == sources) or (repeat and len(repeat) != sources):
+        raise SpnrefineError("give one --masks, --coarse and --list (and --repeat, if any) per --images")
+    samples = []
+    for i in range(sources):
+        names = None if list_file[i] == "all" else _names(Path(list_file[i]), images[i])
+        source = list_samples(images[i], masks[i], names, None if coarse[i] == "synth" else Path(coarse[i]))
+        samples += source * (repeat[i] if repeat else 1)
+    val = None
+    if val_images is not None:
+        val_names = _names(val_list, val_images) if val_list else None
+        val = list_samples(val_images, val_masks or val_images, val_names, val_coarse)
+    config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, num_classes=num_classes,
+                         ignore_index=ignore_index, eval_every=eval_every)
+    final = run_training(samples, out, config, val, progress=not quiet)
+    typer.echo(f"saved {final}")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Shipped refinement checkpoints (package data of ``spnrefine.models``)."""

@@ -1,0 +1,101 @@
+"""Read coarse masks in every form users have and turn them into (K, H, W) probabilities.
+
+* label PNGs (one class id per pixel, 8/16-bit or palette),
+* colour-coded RGB PNGs with a palette (preset or file) mapping colours to ids,
+* probability maps ``.npy`` / ``.npz`` of shape (K, H, W).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import SpnrefineError
+from .masks import read_label_png
+
+MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".npy", ".npz")
+HARD_LABEL_CONFIDENCE = 0.9
+"""Hard labels become probabilities 0.9 on the label and 0.1 spread over all classes."""
+
+
+def read_palette_file(path: Path) -> list[tuple[int, int, int]]:
+    """One ``r g b`` (or ``r,g,b``) line per class id."""
+    colours = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        parts = line.replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) < 3 or not all(p.isdigit() and int(p) < 256 for p in parts[:3]):
+            raise SpnrefineError(f"{path}:{number}: expected 'r g b' with values 0..255, got {line!r}")
+        colours.append(tuple(int(p) for p in parts[:3]))
+    if not colours:
+        raise SpnrefineError(f"{path}: no colours in palette file")
+    return colours
+
+
+def colours_to_labels(rgb: np.ndarray, palette, path: Path, ignore_index: int | None) -> np.ndarray:
+    """(H, W, 3) colour mask → (H, W) ids; colours not in the palette are an error naming them."""
+    codes = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    lookup = {}
+    for index, (r, g, b) in enumerate(palette):
+        lookup.setdefault((r << 16) | (g << 8) | b, index)
+    keys = np.array(list(lookup), dtype=np.int64)
+    values = np.array(list(lookup.values()), dtype=np.int64)
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    position = np.searchsorted(keys, codes).clip(0, len(keys) - 1)
+    known = keys[position] == codes
+    if not known.all():
+        unknown = np.unique(codes[~known])[:5]
+        names = ", ".join(f"({c >> 16}, {(c >> 8) & 255}, {c & 255})" for c in unknown)
+        raise SpnrefineError(f"{path}: colours not in the palette: {names}")
+    return values[position]
+
+
+def labels_to_probabilities(labels: np.ndarray, num_classes: int, ignore_index: int | None) -> np.ndarray:
+    """(H, W) ids → (K, H, W) float32; ignored pixels are uniform."""
+    k = num_classes
+    probs = np.full((k, *labels.shape), (1 - HARD_LABEL_CONFIDENCE) / k, np.float32)
+    valid = (labels >= 0) & (labels < k)
+    rows, cols = np.nonzero(valid)
+    probs[labels[valid], rows, cols] += HARD_LABEL_CONFIDENCE
+    if ignore_index is not None:
+        probs[:, labels == ignore_index] = 1.0 / k
+    return probs
+
+
+def read_probability_map(path: Path) -> np.ndarray:
+    try:
+        if path.suffix == ".npz":
+            with np.load(path) as archive:
+                key = "probs" if "probs" in archive else archive.files[0]
+                array = archive[key]
+        else:
+            array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, IndexError) as error:
+        raise SpnrefineError(f"{path}: not a readable .npy/.npz array ({error})") from None
+    if array.ndim != 3:
+        raise SpnrefineError(f"{path}: probability maps must be (K, H, W), got shape {array.shape}")
+    array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise SpnrefineError(f"{path}: contains NaN or infinite values")
+    if array.min() < -1e-3 or array.max() > 1 + 1e-3:
+        raise SpnrefineError(f"{path}: values must be probabilities in [0, 1], got [{array.min():.3g}, "
+                             f"{array.max():.3g}] (logits? apply a softmax first)")
+    array = array.clip(0, 1)
+    return array / np.maximum(array.sum(0, keepdims=True), 1e-6)
+
+
+def read_coarse_labels(path: Path, palette, ignore_index: int | None) -> np.ndarray:
+    """A mask PNG → (H, W) ids; RGB masks need ``palette``."""
+    with Image.open(path) as image:
+        mode = image.mode
+    if mode in ("RGB", "RGBA"):
+        if palette is None:
+            raise SpnrefineError(f"{path}: a colour-coded mask needs --palette (a preset or a file)")
+        from .images import read_image
+
+        return colours_to_labels(read_image(path), palette, path, ignore_index)
+    return read_label_png(path)

@@ -1,0 +1,50 @@
+"""Everything one refined image writes, each file atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .io.writers import write_image, write_label_png, write_npy
+from .pictures import colourize, overlay, side_by_side
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    save_probs: bool = False
+    overlay: bool = False
+    compare: bool = False
+
+    def paths(self, out: Path, stem: Path) -> list[Path]:
+        """Every file written for ``stem`` (relative), label PNG first."""
+        paths = [out / stem.with_suffix(".png")]
+        if self.save_probs:
+            paths.append(out / stem.with_suffix(".npy"))
+        if self.overlay:
+            paths.append(out / "overlay" / stem.with_suffix(".jpg"))
+        if self.compare:
+            paths.append(out / "compare" / stem.with_suffix(".jpg"))
+        return paths
+
+
+def write_outputs(
+    options: OutputOptions, out: Path, stem: Path, labels: np.ndarray, probs: np.ndarray | None, palette,
+    image: np.ndarray, coarse_labels: np.ndarray | None = None, truth: np.ndarray | None = None,
+) -> None:
+    """labels (H, W); probs (K, H, W) saved as float16; pictures as JPEG."""
+    paths = iter(options.paths(out, stem))
+    write_label_png(next(paths), labels, palette)
+    if options.save_probs:
+        write_npy(next(paths), probs.astype(np.float16))
+    if options.overlay:
+        write_image(next(paths), overlay(image, labels, palette))
+    if options.compare:
+        panels = [("image", image)]
+        if coarse_labels is not None:
+            panels.append(("coarse", colourize(coarse_labels, palette)))
+        panels.append(("refined", colourize(labels, palette)))
+        if truth is not None:
+            panels.append(("ground truth", colourize(truth, palette)))
+        write_image(next(paths), side_by_side(panels))

@@ -1,0 +1,115 @@
+"""``spnrefine refine``: refine a folder of coarse masks, paired with their images by file stem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .batch import BatchReport, find_files, relative_stem
+from .errors import SpnrefineError
+from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map
+from .io.images import read_image
+from .io.masks import check_label_range, read_label_png
+from .outputs import OutputOptions, write_outputs
+
+
+@dataclass(frozen=True)
+class Pair:
+    stem: Path  # relative to the image folder, no suffix
+    image: Path
+    mask: Path
+
+
+def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, exclude: tuple[Path, ...]):
+    """Pairs by relative stem; returns (pairs, images without mask, masks without image)."""
+    image_files = find_files(images, exclude=exclude)
+    mask_files = find_files(masks, MASK_SUFFIXES, exclude=exclude)
+    by_stem = {}
+    for mask in mask_files:
+        by_stem.setdefault(relative_stem(mask, masks), mask)
+    wanted = {Path(n).with_suffix("") for n in names} if names is not None else None
+    pairs, lonely_images = [], []
+    for image in image_files:
+        stem = relative_stem(image, images)
+        if wanted is not None and stem not in wanted and Path(stem.name) not in wanted:
+            continue
+        mask = by_stem.pop(stem, None)
+        (pairs.append(Pair(stem, image, mask)) if mask else lonely_images.append(image))
+    lonely_masks = list(by_stem.values()) if wanted is None else []
+    return pairs, lonely_images, lonely_masks
+
+
+def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> int:
+    """K from the first probability map, else max label + 1 over the first ``sample`` label masks."""
+    highest = -1
+    for pair in pairs[:sample]:
+        if pair.mask.suffix in (".npy", ".npz"):
+            return read_probability_map(pair.mask).shape[0]
+        labels = read_coarse_labels(pair.mask, palette, ignore_index)
+        valid = labels[labels != ignore_index] if ignore_index is not None else labels
+        highest = max(highest, int(valid.max(initial=-1)))
+    if highest < 0:
+        raise SpnrefineError("cannot infer the number of classes: the first masks hold only the ignore index; "
+                             "pass --num-classes")
+    return highest + 1
+
+
+def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette, image_shape,
+                resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(K, H, W) probabilities (and the hard labels, if the mask was a label mask), checked against the image."""
+    import cv2
+
+    height, width = image_shape[:2]
+    if pair.mask.suffix in (".npy", ".npz"):
+        probs = read_probability_map(pair.mask)
+        if probs.shape[0] != num_classes:
+            raise SpnrefineError(f"{pair.mask}: {probs.shape[0]} classes, expected {num_classes}")
+        if probs.shape[1:] != (height, width):
+            if not resize_masks:
+                raise SpnrefineError(f"{pair.mask}: size {probs.shape[2]}x{probs.shape[1]} differs from the image "
+                                     f"{pair.image} {width}x{height} (--resize-masks to resize)")
+            probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
+        return probs, None
+    labels = read_coarse_labels(pair.mask, palette, ignore_index)
+    if labels.shape != (height, width):
+        if not resize_masks:
+            raise SpnrefineError(f"{pair.mask}: size {labels.shape[1]}x{labels.shape[0]} differs from the image "
+                                 f"{pair.image} {width}x{height} (--resize-masks to resize with nearest neighbour)")
+        labels = cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)
+    labels = check_label_range(labels, num_classes, ignore_index, pair.mask)
+    return labels_to_probabilities(labels, num_classes, ignore_index), labels
+
+
+def run_refine(
+    refiner, pairs: list[Pair], out: Path, num_classes: int, ignore_index: int | None, palette,
+    options: OutputOptions, truth_dir: Path | None = None, overwrite: bool = False, resize_masks: bool = False,
+    progress: bool = True,
+) -> BatchReport:
+    report = BatchReport()
+    todo = [p for p in pairs if overwrite or not all(path.exists() for path in options.paths(out, p.stem))]
+    report.skipped = len(pairs) - len(todo)
+    with tqdm(total=len(todo), unit="img", disable=not progress, dynamic_ncols=True) as bar:
+        for pair in todo:
+            try:
+                image = read_image(pair.image)
+                probs, coarse_labels = load_coarse(pair, num_classes, ignore_index, palette, image.shape,
+                                                   resize_masks)
+                refined = refiner.refine(image, probs)
+                labels = refined.argmax(0).astype(np.uint8)
+                truth = None
+                if options.compare and truth_dir is not None:
+                    candidates = [truth_dir / pair.stem.with_suffix(".png")]
+                    truth = read_label_png(candidates[0]) if candidates[0].is_file() else None
+                if coarse_labels is None:
+                    coarse_labels = probs.argmax(0)
+                write_outputs(options, out, pair.stem, labels, refined, palette, image, coarse_labels, truth)
+                report.done += 1
+            except SpnrefineError as error:
+                report.fail(pair.image, str(error))
+            except (RuntimeError, ValueError, OSError) as error:
+                report.fail(pair.image, f"{pair.image}: {type(error).__name__}: {error}")
+            bar.update(1)
+    return report

@@ -1,0 +1,124 @@
+"""The training loop: resumable checkpoints, a JSONL log of losses and val mIoU, seeded and deterministic."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..checkpoints import load_weights
+from ..io.writers import atomic_write
+from ..metrics import SegmentationMetrics
+from ..model import RefinerConfig, SpnRefiner
+from ..refiner import checkpoint_payload
+from .data import Sample, SampleCache, random_crops
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 8
+    crop: int = 192
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    num_classes: int = 12  # channels of the coarse probabilities
+    ignore_index: int = 11
+    eval_every: int = 100
+    width: int = 24
+    classes: int | None = None  # a class-specific correction head for this many classes
+
+
+def _save(path: Path, payload: dict) -> None:
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+@torch.no_grad()
+def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample], num_classes: int, ignore_index: int):
+    """mIoU (%) of the coarse input and of the refinement on whole images (classes < ignore_index)."""
+    model.eval()
+    classes = min(num_classes, ignore_index) if ignore_index is not None else num_classes
+    coarse_metrics = SegmentationMetrics(classes, ignore_index, boundary=False)
+    refined_metrics = SegmentationMetrics(classes, ignore_index, boundary=False)
+    rng = np.random.default_rng(12345)
+    for sample in samples:
+        image, mask, coarse = cache.coarse_for(sample, rng)
+        image_t = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255)[None]
+        coarse_t = torch.from_numpy(coarse)[None]
+        refined = model(image_t, coarse_t)[0]
+        coarse_metrics.update(coarse.argmax(0), mask)
+        refined_metrics.update(refined.argmax(0).numpy(), mask)
+    model.train()
+    return coarse_metrics.summary()["miou"], refined_metrics.summary()["miou"]
+
+
+def train(
+    samples: list[Sample],
+    out_dir: Path,
+    config: TrainConfig = TrainConfig(),
+    val_samples: list[Sample] | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train (or resume from ``out_dir/last.pt``); returns the path of the final model checkpoint."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
+    )
+    start = 0
+    last = out_dir / "last.pt"
+    if last.is_file():
+        state = load_weights(last)
+        if state["train_config"] != asdict(config):
+            raise ValueError(f"{last} was made with another training config; use a new output folder")
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        start = state["step"]
+    cache = SampleCache(config.num_classes, config.ignore_index)
+    log = out_dir / "log.jsonl"
+    model.train()
+    with tqdm(total=config.steps, initial=start, unit="step", disable=not progress, dynamic_ncols=True) as bar:
+        for step in range(start, config.steps):
+            rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
+            batch = [samples[i] for i in rng.integers(0, len(samples), config.batch_size)]
+            images, coarse, masks = random_crops(cache, batch, config.crop, rng)
+            began = time.perf_counter()
+            loss = F.nll_loss(model(images, coarse), masks, ignore_index=config.ignore_index)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": schedule.get_last_lr()[0],
+                      "seconds": round(time.perf_counter() - began, 3)}
+            done = step + 1
+            if done % config.eval_every == 0 and done < config.steps:
+                if val_samples:
+                    record["val_coarse_miou"], record["val_miou"] = evaluate(
+                        model, cache, val_samples, config.num_classes, config.ignore_index
+                    )
+                _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": done,
+                             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
+            with open(log, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            bar.set_postfix(loss=record["loss"], **({"val": record["val_miou"]} if "val_miou" in record else {}))
+            bar.update(1)
+    if val_samples:
+        coarse_miou, refined_miou = evaluate(model, cache, val_samples, config.num_classes, config.ignore_index)
+        with open(log, "a") as handle:
+            handle.write(json.dumps({"step": config.steps, "val_coarse_miou": coarse_miou, "val_miou": refined_miou}) + "\n")
+    _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": config.steps,
+                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
+    final = out_dir / "refiner.pt"
+    _save(final, checkpoint_payload(model, train_config=asdict(config)))
+    return final
