@@ -12,26 +12,30 @@
 //
 // Memory layout:
 //   x, h, grad_x, grad_h, adjoint : (N, C, H, W), contiguous
-//   gates, grad_gates             : (N, 3, C, H, W), contiguous but for the
-//                                   batch stride `gate_batch_stride` (so a
-//                                   direction of an (N, D, 3, C, H, W) tensor is
-//                                   used in place); gate k weights the
-//                                   neighbour at line offset k - 1.
+//   gates, grad_gates             : (N, 3, C, H, W) with (H, W) contiguous and
+//                                   strides gate_batch_stride, gate_k_stride,
+//                                   gate_channel_stride on N, 3, C (a direction of
+//                                   an (N, D, 3, C, H, W) tensor is used in place;
+//                                   channel stride 0: one gate set shared by all
+//                                   channels); gate k weights the neighbour at
+//                                   line offset k - 1. The backward pass needs
+//                                   gates and grad_gates with the same strides.
 // The backward pass *adds* its dL/dx into grad_x, so the directions of one
 // merged propagation accumulate into one buffer.
 
 template <typename T>
 __global__ void spn_scan_forward(
     const T* __restrict__ x, const T* __restrict__ gates, T* __restrict__ h,
-    long long channels, long long gate_batch_stride, long long plane_size, long long lines,
-    long long steps, long long line_stride, long long step_stride, long long start) {
+    long long channels, long long gate_batch_stride, long long gate_k_stride, long long gate_channel_stride,
+    long long plane_size, long long lines, long long steps, long long line_stride, long long step_stride,
+    long long start) {
   const long long plane = blockIdx.x;
   const long long batch = plane / channels;
   const long long channel = plane - batch * channels;
-  const long long gate_stride = channels * plane_size;
+  const long long gate_stride = gate_k_stride;
   const T* xp = x + plane * plane_size;
   T* hp = h + plane * plane_size;
-  const T* g = gates + batch * gate_batch_stride + channel * plane_size;
+  const T* g = gates + batch * gate_batch_stride + channel * gate_channel_stride;
 
   for (long long s = 0; s < steps; ++s) {
     const long long column = start + s * step_stride;
@@ -61,14 +65,15 @@ __global__ void spn_scan_backward(
     const T* __restrict__ x, const T* __restrict__ gates,
     const T* __restrict__ h, const T* __restrict__ grad_h,
     T* __restrict__ adjoint, T* __restrict__ grad_x, T* __restrict__ grad_gates,
-    long long channels, long long gate_batch_stride, long long plane_size, long long lines,
-    long long steps, long long line_stride, long long step_stride, long long start) {
+    long long channels, long long gate_batch_stride, long long gate_k_stride, long long gate_channel_stride,
+    long long plane_size, long long lines, long long steps, long long line_stride, long long step_stride,
+    long long start) {
   const long long plane = blockIdx.x;
   const long long batch = plane / channels;
   const long long channel = plane - batch * channels;
-  const long long gate_stride = channels * plane_size;
+  const long long gate_stride = gate_k_stride;
   const long long offset = plane * plane_size;
-  const long long gate_offset = batch * gate_batch_stride + channel * plane_size;
+  const long long gate_offset = batch * gate_batch_stride + channel * gate_channel_stride;
   const T* xp = x + offset;
   const T* hp = h + offset;
   const T* gh = grad_h + offset;

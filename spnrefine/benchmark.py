@@ -24,7 +24,8 @@ DEFAULT_SHAPES = ((1, 32, 96, 128), (4, 21, 360, 480))
 @njit(parallel=True, cache=True)
 def _bandwidth_pass(x, gates, h, channels, plane_size):
     for plane in prange(x.size // plane_size):
-        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, 3 * channels * plane_size, plane_size)
+        strides = (3 * channels * plane_size, channels * plane_size, plane_size)  # batch, k, channel
+        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, strides, plane_size)
         for i in range(plane_size):
             total = g0p[i] + g1p[i] + g2p[i]
             hp[i] = xp[i] - total * xp[i] + total

@@ -98,8 +98,14 @@ def segment(
         Optional[Path], typer.Option(help="JSON sidecar of a 'user' backbone (default: weights path with .json).")
     ] = None,
     refine: Annotated[bool, typer.Option(help="Refine the backbone's output with the SPN refiner.")] = True,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Refinement checkpoint (default: the shipped one).")] = None,
+    checkpoint: Annotated[
+        Optional[str], typer.Option(help="Refiner: 'camvid', 'agnostic' (shipped) or a file (default: fits the backbone).")
+    ] = None,
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
+    overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
+    compare: Annotated[
+        bool, typer.Option(help="Also write compare/<stem>.jpg: image | backbone | refined (with refinement).")
+    ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
@@ -110,16 +116,19 @@ def segment(
     Exit code 1 when any image failed; the batch always goes on past failures.
     """
     from .backbones import load_backbone
+    from .outputs import OutputOptions
     from .segment import run_segment
 
     torch_device = resolve_device(device)
     model = load_backbone(backbone, backbone_weights, torch_device, backbone_config)
     refiner = None
     if refine:
-        from .refiner import load_refiner
+        from .refiner import Refiner, checkpoint_for_labels
 
-        refiner = load_refiner(checkpoint, torch_device)
-    report = run_segment(model, images, out, refiner, save_probs, batch_size, overwrite, progress=not quiet)
+        chosen = checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
+        refiner = Refiner.load(chosen, torch_device)
+    options = OutputOptions(save_probs, overlay, compare)
+    report = run_segment(model, images, out, refiner, options, batch_size, overwrite, progress=not quiet)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:
@@ -149,7 +158,9 @@ def refine(
         Path, typer.Option(help="Folder of coarse masks: label/palette PNGs, colour PNGs (+ --palette), .npy/.npz.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: refined <stem>.png, palette embedded.")],
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Refinement checkpoint (default: the shipped one).")] = None,
+    checkpoint: Annotated[
+        str, typer.Option(help="Refiner: 'agnostic' (any classes), 'camvid' (12-channel ESPNet CamVid probabilities) or a file.")
+    ] = "agnostic",
     list_file: Annotated[Optional[Path], typer.Option("--list", help="Only these file names, one per line.")] = None,
     num_classes: Annotated[Optional[int], typer.Option(help="K (default: inferred from the masks and printed).")] = None,
     ignore_index: Annotated[Optional[int], typer.Option(help="Mask label meaning 'unknown' (e.g. 255).")] = None,
@@ -301,7 +312,7 @@ def benchmark_refinement(
     list_file: Annotated[Optional[Path], typer.Option("--list", help="File names to use, one per line.")] = None,
     num_classes: Annotated[int, typer.Option(help="Classes scored (K may include a void channel).")] = 11,
     ignore_index: Annotated[Optional[int], typer.Option(help="Ground-truth label to ignore.")] = 11,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Refiner checkpoint (default: the shipped one).")] = None,
+    checkpoint: Annotated[str, typer.Option(help="Refiner: 'camvid', 'agnostic' or a file.")] = "camvid",
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows as JSON.")] = None,
 ) -> None:
@@ -344,6 +355,12 @@ def train(
     num_classes: Annotated[int, typer.Option(help="Channels of the coarse probabilities.")] = 12,
     ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss.")] = 11,
     eval_every: Annotated[int, typer.Option(min=1, help="Validate and save last.pt every N steps.")] = 100,
+    head_classes: Annotated[
+        Optional[int], typer.Option(help="Add a class-specific correction head for K classes (default: agnostic).")
+    ] = None,
+    hard_fraction: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")
+    ] = 0.0,
     quiet: Verbosity = False,
 ) -> None:
     """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
@@ -365,7 +382,8 @@ def train(
         val_names = _names(val_list, val_images) if val_list else None
         val = list_samples(val_images, val_masks or val_images, val_names, val_coarse)
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, num_classes=num_classes,
-                         ignore_index=ignore_index, eval_every=eval_every)
+                         ignore_index=ignore_index, eval_every=eval_every, classes=head_classes,
+                         hard_fraction=hard_fraction)
     final = run_training(samples, out, config, val, progress=not quiet)
     typer.echo(f"saved {final}")
 

@@ -33,14 +33,16 @@ class RefinerConfig:
 
 def mask_features(probs: torch.Tensor) -> torch.Tensor:
     """(N, K, H, W) probabilities → (N, 4, H, W) class-agnostic summaries in [0, 1]."""
-    top = probs.topk(min(2, probs.shape[1]), dim=1).values
-    second = top[:, 1:2] if top.shape[1] > 1 else torch.zeros_like(top[:, :1])
-    entropy = -(probs * (probs + EPS).log()).sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
-    labels = probs.argmax(1, keepdim=True).float()
-    edges = torch.zeros_like(labels)
-    edges[:, :, 1:] += (labels[:, :, 1:] != labels[:, :, :-1]).float()
-    edges[:, :, :, 1:] += (labels[:, :, :, 1:] != labels[:, :, :, :-1]).float()
-    return torch.cat([top[:, :1], second, entropy, edges.clamp(max=1)], dim=1)
+    first, labels = probs.max(1, keepdim=True)
+    if probs.shape[1] > 1:
+        second = probs.scatter(1, labels, -1.0).amax(1, keepdim=True)
+    else:
+        second = torch.zeros_like(first)
+    entropy = -torch.xlogy(probs, probs).sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
+    edges = torch.zeros_like(first)
+    edges[:, :, 1:] += labels[:, :, 1:] != labels[:, :, :-1]
+    edges[:, :, :, 1:] += labels[:, :, :, 1:] != labels[:, :, :, :-1]
+    return torch.cat([first, second, entropy, edges.clamp(max=1)], dim=1)
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -49,6 +51,20 @@ def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Seque
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
     )
+
+
+@torch.no_grad()
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """For inference: merge each conv → BatchNorm pair of ``_conv`` into the conv (in place)."""
+    for block in module.modules():
+        if isinstance(block, nn.Sequential) and len(block) == 3 and isinstance(block[1], nn.BatchNorm2d):
+            conv, bn = block[0], block[1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            bias = bn.bias - bn.running_mean * scale
+            conv.bias = nn.Parameter(bias if conv.bias is None else conv.bias * scale + bias)
+            block[1] = nn.Identity()
+    return module
 
 
 class Guidance(nn.Module):
@@ -85,6 +101,7 @@ class SpnRefiner(nn.Module):
         super().__init__()
         self.config = config
         self.guidance = Guidance(config.width, config.iterations * len(DIRECTIONS) * 3)
+        self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
         if config.classes:
             decoded = config.width + config.width // 2
@@ -101,10 +118,12 @@ class SpnRefiner(nn.Module):
         Returns (N, K, H, W) log-probabilities."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-        raw, decoded = self.guidance(torch.cat([(image - mean) / std, mask_features(coarse)], 1))
+        features = torch.cat([(image - mean) / std, mask_features(coarse)], 1)
+        # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
+        raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
         k = coarse.shape[1]
-        raw = raw.view(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
+        raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
         refined = coarse
         for i in range(self.config.iterations):
             gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
@@ -115,5 +134,6 @@ class SpnRefiner(nn.Module):
         if self.config.classes:
             if k != self.config.classes:
                 raise ValueError(f"this refiner has a {self.config.classes}-class head; got {k} channels")
-            log_probs = torch.log_softmax(log_probs + self.correction(torch.cat([decoded, log_probs], 1)), 1)
+            head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
+            log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
         return log_probs

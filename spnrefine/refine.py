@@ -13,6 +13,7 @@ from .errors import SpnrefineError
 from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
+from .io.writers import remove_stale_temporaries
 from .outputs import OutputOptions, write_outputs
 
 
@@ -88,6 +89,7 @@ def run_refine(
     options: OutputOptions, truth_dir: Path | None = None, overwrite: bool = False, resize_masks: bool = False,
     progress: bool = True,
 ) -> BatchReport:
+    remove_stale_temporaries(out)  # left by a run that was killed mid-write
     report = BatchReport()
     todo = [p for p in pairs if overwrite or not all(path.exists() for path in options.paths(out, p.stem))]
     report.skipped = len(pairs) - len(todo)

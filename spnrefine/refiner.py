@@ -5,20 +5,30 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .checkpoints import load_state_dict_strict, load_weights
 from .errors import SpnrefineError
-from .model import RefinerConfig, SpnRefiner
+from .model import RefinerConfig, SpnRefiner, fold_batchnorm
 
 CHECKPOINT_FORMAT = "spnrefine-refiner"
-DEFAULT_CHECKPOINT = "spn_refiner_camvid.pt"
-DEFAULT_SHA256 = None  # filled in with the shipped checkpoint
+MAX_PIXELS = 16_000_000
+"""Larger images are refined at this many pixels and upsampled back (bounded memory)."""
+
+# Shipped checkpoints (package spnrefine.models; model cards in models/README.md): name → (file, sha256).
+SHIPPED = {
+    "agnostic": ("spn_refiner_agnostic.pt", None),
+    "camvid": ("spn_refiner_camvid.pt", "0cae1f4258cccd26630c813512f07ab9b1fc7ac469db31e4f20aec6edbea1868"),
+}
+DEFAULT = "agnostic"
 
 
-def default_checkpoint() -> Path:
-    return Path(str(resources.files("spnrefine.models").joinpath(DEFAULT_CHECKPOINT)))
+def shipped_checkpoint(name: str) -> tuple[Path, str | None]:
+    filename, sha256 = SHIPPED[name]
+    return Path(str(resources.files("spnrefine.models").joinpath(filename))), sha256
 
 
 def checkpoint_payload(model: SpnRefiner, **extra) -> dict:
@@ -44,15 +54,18 @@ class Refiner:
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = fold_batchnorm(model.eval()).to(self.device)
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu") -> "Refiner":
-        """A checkpoint file, or the shipped CamVid checkpoint (sha256-verified) when None."""
-        path = Path(checkpoint) if checkpoint else default_checkpoint()
-        expected = DEFAULT_SHA256 if checkpoint is None else None
-        if checkpoint is None and not path.is_file():
-            raise SpnrefineError(f"the shipped checkpoint {path} is missing; reinstall spnrefine or pass --checkpoint")
+        """A shipped checkpoint by name ("agnostic", "camvid"; sha256-verified) or a checkpoint file."""
+        name = str(checkpoint) if checkpoint is not None else DEFAULT
+        if name in SHIPPED:
+            path, expected = shipped_checkpoint(name)
+            if not path.is_file():
+                raise SpnrefineError(f"the shipped checkpoint {path} is missing; reinstall spnrefine")
+        else:
+            path, expected = Path(checkpoint), None
         return cls(model_from_payload(load_weights(path, expected), path), device)
 
     @torch.inference_mode()
@@ -61,11 +74,25 @@ class Refiner:
         image = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(self.device)
         return self.model(image, probabilities.to(self.device).float()).exp()
 
-    def refine(self, image: np.ndarray, probabilities: np.ndarray | torch.Tensor) -> np.ndarray:
-        """One (H, W, 3) uint8 RGB image and (K, H, W) probabilities → refined (K, H, W) float32."""
+    def refine(self, image: np.ndarray, probabilities: np.ndarray | torch.Tensor,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+        """One (H, W, 3) uint8 RGB image and (K, H, W) probabilities → refined (K, H, W) float32.
+
+        Images over ``max_pixels`` are refined at that many pixels (area downscaling) and the result
+        is upsampled back, so memory stays bounded whatever the input size.
+        """
         probs = torch.as_tensor(np.asarray(probabilities, dtype=np.float32))[None]
-        return self.refine_batch([image], probs)[0].cpu().numpy()
+        height, width = image.shape[:2]
+        if height * width <= max_pixels:
+            return self.refine_batch([image], probs)[0].cpu().numpy()
+        scale = (max_pixels / (height * width)) ** 0.5
+        size = (max(1, int(height * scale)), max(1, int(width * scale)))
+        small_image = cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
+        small_probs = F.interpolate(probs, size=size, mode="area")
+        refined = self.refine_batch([small_image], small_probs)
+        return F.interpolate(refined.cpu(), size=(height, width), mode="bilinear", align_corners=False)[0].numpy()
 
 
-def load_refiner(checkpoint: str | Path | None, device: torch.device | str) -> Refiner:
-    return Refiner.load(checkpoint, device)
+def checkpoint_for_labels(label_set: str, num_outputs: int) -> str:
+    """The shipped checkpoint that fits a backbone's label set: its class head, else the agnostic one."""
+    return "camvid" if label_set == "camvid" and num_outputs == 12 else DEFAULT

@@ -46,3 +46,12 @@ def test_one_launch_per_direction(host_engine):
     assert all(launch.grid == (2 * 3, 1, 1) for launch in launcher.launches)
     blocks = [launch.block[0] for launch in launcher.launches[:4]]
     assert blocks == [32, 32, 64, 64]  # lines: H=8 for lr/rl, W=40 for tb/bt
+
+
+def test_host_build_reads_shared_gates_in_place(host_engine):
+    x, gates = random_inputs((2, 4, 6, 9), dtype=torch.float64)
+    shared = gates[:, :, :, :1].expand(-1, -1, -1, 4, -1, -1)
+    with torch.no_grad():
+        got = run_engine(x, shared, DIRECTIONS, "max", host_engine)
+    expected = run_engine(x, shared.contiguous(), DIRECTIONS, "max", host_engine)
+    torch.testing.assert_close(got, expected, atol=0, rtol=0)

@@ -98,3 +98,14 @@ def test_bad_options_are_refused():
         propagate(x, gates, backend="triton")
     with pytest.raises(ValueError, match="needs CUDA tensors"):
         propagate(x, gates, backend="cuda")
+
+
+def test_gates_shared_by_all_channels_are_read_in_place():
+    x, gates = random_inputs((2, 5, 9, 7), dtype=torch.float32)
+    shared = gates[:, :, :, :1].expand(-1, -1, -1, 5, -1, -1)
+    assert shared.stride(3) == 0
+    expected = propagate(x, shared.contiguous(), backend="torch")
+    with torch.no_grad():
+        torch.testing.assert_close(propagate(x, shared), expected, **TOLERANCES[torch.float32])
+    assert_matches_reference(lambda a, g: propagate(a, g.expand(-1, -1, -1, 5, -1, -1)), x, gates[:, :, :, :1],
+                             DIRECTIONS)

@@ -9,6 +9,9 @@ import torch.nn.functional as F
 from .loading import Backbone
 from .registry import Preprocessing
 
+MAX_PIXELS = 16_000_000
+"""Larger images go through the backbone at this many pixels; logits are resized back."""
+
 
 def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tensor, tuple[int, int]]:
     """Same-size (H, W, 3) uint8 RGB images → (N, 3, H', W') normalized, resized, padded,
@@ -19,11 +22,12 @@ def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tenso
     mean = torch.tensor(prep.mean).view(1, 3, 1, 1)
     std = torch.tensor(prep.std).view(1, 3, 1, 1)
     batch = (batch * prep.pixel_scale - mean) / std * prep.output_scale
-    if prep.resize_short_side:
-        height, width = batch.shape[2:]
-        scale = prep.resize_short_side / min(height, width)
+    height, width = batch.shape[2:]
+    scale = prep.resize_short_side / min(height, width) if prep.resize_short_side else 1.0
+    scale = min(scale, (MAX_PIXELS / (height * width)) ** 0.5)  # huge images: bounded memory
+    if scale != 1.0:
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False)
+        batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
     valid = (batch.shape[2], batch.shape[3])
     multiple = prep.size_multiple
     pad_h, pad_w = (-valid[0]) % multiple, (-valid[1]) % multiple

@@ -29,6 +29,15 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete temporaries an interrupted run left (``.<name>.<random>.part``); returns how many."""
+    removed = 0
+    for stale in Path(folder).rglob(".*.part") if Path(folder).is_dir() else []:
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def palette_bytes(palette: Sequence[Sequence[int]]) -> list[int]:
     """[(r, g, b), ...] → the flat 768-entry list PIL wants (unused entries black)."""
     flat = [int(v) for colour in palette for v in colour][: 256 * 3]

@@ -115,10 +115,14 @@ def run_engine(x: torch.Tensor, gates: torch.Tensor, directions: tuple, merge: s
 
     Exposed so the tests can drive the CUDA launch plans through a host build.
     """
-    args = (x.contiguous(), gates.contiguous(), directions, merge, engine)
     if torch.is_grad_enabled() and (x.requires_grad or gates.requires_grad):
-        return _Propagate.apply(*args)
-    return _propagate_inference(*args)
+        return _Propagate.apply(x.contiguous(), gates.contiguous(), directions, merge, engine)
+    # Inference reads gates in place when each (H, W) plane is contiguous: e.g. one gate set
+    # expanded over all channels (stride 0) is never copied.
+    width = gates.shape[-1]
+    planes_contiguous = gates.stride(-1) == 1 and gates.stride(-2) == width
+    return _propagate_inference(x.contiguous(), gates if planes_contiguous else gates.contiguous(), directions,
+                                merge, engine)
 
 
 def propagate_direction(x: torch.Tensor, gates: torch.Tensor, direction: str, backend: str = "auto") -> torch.Tensor:

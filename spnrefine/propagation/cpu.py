@@ -18,12 +18,15 @@ from .geometry import ScanGeometry
 
 
 @njit(cache=True, inline="always")
-def _plane_views(values, out, gates, plane, channels, gate_batch_stride, plane_size):
-    """Flat views of one (n, c) plane: values, out, and its three gate planes."""
+def _plane_views(values, out, gates, plane, channels, gate_strides, plane_size):
+    """Flat views of one (n, c) plane: values, out, and its three gate planes.
+
+    gate_strides: (batch, k, channel) strides of the gates in elements.
+    """
     batch = plane // channels
     offset = plane * plane_size
-    go = batch * gate_batch_stride + (plane - batch * channels) * plane_size
-    gate_stride = channels * plane_size
+    go = batch * gate_strides[0] + (plane - batch * channels) * gate_strides[2]
+    gate_stride = gate_strides[1]
     return (
         values[offset:offset + plane_size],
         out[offset:offset + plane_size],
@@ -53,10 +56,12 @@ def _forward_step(xs, g0, g1, g2, hs, previous):
 
 @njit(parallel=True, cache=True)
 def _scan_forward(
-    x, gates, h, channels, gate_batch_stride, plane_size, lines, steps, line_stride, step_stride, start
+    x, gates, h, channels, gate_batch_stride, gate_k_stride, gate_channel_stride,
+    plane_size, lines, steps, line_stride, step_stride, start,
 ):
+    strides = (gate_batch_stride, gate_k_stride, gate_channel_stride)
     for plane in prange(x.size // plane_size):
-        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, gate_batch_stride, plane_size)
+        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, strides, plane_size)
         previous = np.zeros(lines + 2, dtype=x.dtype)  # previous[p + 1]: line p of the last step
         for s in range(steps):
             c = start + s * step_stride
@@ -94,12 +99,13 @@ def _backward_step(xs, g0, g1, g2, gh, gx, d0, d1, d2, previous, sent, adjoint):
 @njit(parallel=True, cache=True)
 def _scan_backward(
     x, gates, h, grad_h, grad_x, grad_gates,
-    channels, gate_batch_stride, plane_size, lines, steps, line_stride, step_stride, start,
+    channels, gate_batch_stride, gate_k_stride, gate_channel_stride,
+    plane_size, lines, steps, line_stride, step_stride, start,
 ):
+    strides = (gate_batch_stride, gate_k_stride, gate_channel_stride)
     for plane in prange(x.size // plane_size):
-        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, gate_batch_stride, plane_size)
-        ghp, gxp, d0p, d1p, d2p = _plane_views(grad_h, grad_x, grad_gates, plane, channels, gate_batch_stride,
-                                               plane_size)
+        xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, strides, plane_size)
+        ghp, gxp, d0p, d1p, d2p = _plane_views(grad_h, grad_x, grad_gates, plane, channels, strides, plane_size)
         sent = np.zeros((3, lines + 2), dtype=x.dtype)
         previous = np.zeros(lines + 2, dtype=x.dtype)
         adjoint = np.empty(lines, dtype=x.dtype)
@@ -126,11 +132,16 @@ def _scan_backward(
 def _flat(t: torch.Tensor) -> np.ndarray:
     """1-D NumPy view from t's first element over its whole extent (no copy).
 
-    ``t`` may have any batch stride as long as its other axes are contiguous.
+    ``t`` may have any strides (also 0) on its leading axes; only its last two must be contiguous.
     """
     array = t.detach().numpy()
     extent = 1 + sum((size - 1) * stride for size, stride in zip(array.shape, array.strides)) // array.itemsize
     return np.lib.stride_tricks.as_strided(array, shape=(extent,), strides=(array.itemsize,))
+
+
+def _gate_strides(gates: torch.Tensor) -> tuple[int, int, int]:
+    """(batch, k, channel) strides of (N, 3, C, H, W) gates."""
+    return gates.stride(0), gates.stride(1), gates.stride(2)
 
 
 class NumbaEngine:
@@ -139,15 +150,15 @@ class NumbaEngine:
     name = "numba"
 
     def forward(self, x, gates, h, geometry: ScanGeometry) -> None:
-        """x, h: contiguous (N, C, H, W); gates: (N, 3, C, H, W) contiguous but for the batch stride."""
-        _scan_forward(_flat(x), _flat(gates), _flat(h), x.shape[1], gates.stride(0), *geometry.as_args())
+        """x, h: contiguous (N, C, H, W); gates: (N, 3, C, H, W), (H, W) contiguous, any N/k/C strides."""
+        _scan_forward(_flat(x), _flat(gates), _flat(h), x.shape[1], *_gate_strides(gates), *geometry.as_args())
 
     def backward(self, x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry: ScanGeometry) -> None:
-        """Adds dL/dx into grad_x, writes dL/dgates into grad_gates (same strides as gates).
+        """Adds dL/dx into grad_x, writes dL/dgates into grad_gates (which must have the gates' strides).
 
         ``adjoint`` (scratch for the CUDA kernel) is not needed: line buffers hold it here.
         """
         _scan_backward(
             _flat(x), _flat(gates), _flat(h), _flat(grad_h), _flat(grad_x), _flat(grad_gates),
-            x.shape[1], gates.stride(0), *geometry.as_args(),
+            x.shape[1], *_gate_strides(gates), *geometry.as_args(),
         )

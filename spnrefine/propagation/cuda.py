@@ -53,7 +53,8 @@ def _block_for(lines: int) -> tuple[int, int, int]:
 
 
 def _ints(x: torch.Tensor, gates: torch.Tensor, geometry: ScanGeometry) -> tuple[np.int64, ...]:
-    return tuple(np.int64(v) for v in (x.shape[1], gates.stride(0), *geometry.as_args()))
+    strides = (gates.stride(0), gates.stride(1), gates.stride(2))  # batch, k, channel
+    return tuple(np.int64(v) for v in (x.shape[1], *strides, *geometry.as_args()))
 
 
 def forward_launch(x: torch.Tensor, gates: torch.Tensor, h: torch.Tensor, geometry: ScanGeometry) -> Launch:

@@ -10,6 +10,7 @@ import torch
 
 from ..errors import SpnrefineError
 from ..io.images import read_image
+from ..io.coarse import labels_to_probabilities
 from ..io.masks import read_label_png
 from .synth import synthesize_coarse
 
@@ -63,11 +64,18 @@ class SampleCache:
         return image, mask, coarse.astype(np.float32)
 
 
-def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator):
-    """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) labels; random crop + flip."""
+def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator,
+                 hard_fraction: float = 0.0):
+    """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) labels; random crop + flip.
+
+    With probability ``hard_fraction`` a coarse map is replaced by its hard labels as ``refine`` feeds
+    label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks.
+    """
     images, coarses, masks = [], [], []
     for sample in samples:
         image, mask, coarse = cache.coarse_for(sample, rng)
+        if hard_fraction and rng.random() < hard_fraction:
+            coarse = labels_to_probabilities(coarse.argmax(0), coarse.shape[0], None)
         height, width = mask.shape
         top = int(rng.integers(0, max(1, height - size + 1)))
         left = int(rng.integers(0, max(1, width - size + 1)))

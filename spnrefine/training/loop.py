@@ -34,6 +34,7 @@ class TrainConfig:
     eval_every: int = 100
     width: int = 24
     classes: int | None = None  # a class-specific correction head for this many classes
+    hard_fraction: float = 0.0  # share of coarse inputs given as hard labels
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -92,7 +93,7 @@ def train(
         for step in range(start, config.steps):
             rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
             batch = [samples[i] for i in rng.integers(0, len(samples), config.batch_size)]
-            images, coarse, masks = random_crops(cache, batch, config.crop, rng)
+            images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
             loss = F.nll_loss(model(images, coarse), masks, ignore_index=config.ignore_index)
             optimizer.zero_grad()

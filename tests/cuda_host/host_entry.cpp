@@ -4,9 +4,10 @@
 
 #define LL long long
 #define GRID unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
-#define SCAN_PARAMS LL channels, LL gate_batch_stride, LL plane_size, LL lines, LL steps, LL line_stride, \
-                    LL step_stride, LL start
-#define SCAN_ARGS channels, gate_batch_stride, plane_size, lines, steps, line_stride, step_stride, start
+#define SCAN_PARAMS LL channels, LL gate_batch_stride, LL gate_k_stride, LL gate_channel_stride, LL plane_size, \
+                    LL lines, LL steps, LL line_stride, LL step_stride, LL start
+#define SCAN_ARGS channels, gate_batch_stride, gate_k_stride, gate_channel_stride, plane_size, lines, steps, \
+                  line_stride, step_stride, start
 
 #define ENTRIES(T)                                                                                      \
   extern "C" void spn_scan_forward_##T(GRID, const T* x, const T* gates, T* h, SCAN_PARAMS) {          \
