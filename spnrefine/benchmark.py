@@ -65,8 +65,10 @@ def time_backend(shape, backend: str, repeats: int, device: str = "cpu") -> Row:
             propagate(x, gates, backend=backend)
         sync()
 
+    xg, gg = x.clone().requires_grad_(), gates.clone().requires_grad_()
+
     def train():
-        xg, gg = x.clone().requires_grad_(), gates.clone().requires_grad_()
+        xg.grad = gg.grad = None
         propagate(xg, gg, backend=backend).sum().backward()
         sync()
 

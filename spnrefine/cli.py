@@ -203,7 +203,7 @@ def refine(
     refiner = Refiner.load(checkpoint, resolve_device(device))
     options = OutputOptions(save_probs, overlay, compare)
     report = run_refine(refiner, pairs, out, num_classes, ignore_index, colours or VOC.palette, options, gt,
-                        overwrite, resize_masks, progress=not quiet)
+                        overwrite, resize_masks, progress=not quiet, mask_palette=colours)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:

@@ -87,8 +87,10 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
 def run_refine(
     refiner, pairs: list[Pair], out: Path, num_classes: int, ignore_index: int | None, palette,
     options: OutputOptions, truth_dir: Path | None = None, overwrite: bool = False, resize_masks: bool = False,
-    progress: bool = True,
+    progress: bool = True, mask_palette=None,
 ) -> BatchReport:
+    """Refine every pair; ``palette`` colours the outputs, ``mask_palette`` (None: none given) decodes
+    colour-coded masks."""
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
     report = BatchReport()
     todo = [p for p in pairs if overwrite or not all(path.exists() for path in options.paths(out, p.stem))]
@@ -97,7 +99,7 @@ def run_refine(
         for pair in todo:
             try:
                 image = read_image(pair.image)
-                probs, coarse_labels = load_coarse(pair, num_classes, ignore_index, palette, image.shape,
+                probs, coarse_labels = load_coarse(pair, num_classes, ignore_index, mask_palette, image.shape,
                                                    resize_masks)
                 refined = refiner.refine(image, probs)
                 labels = refined.argmax(0).astype(np.uint8)

@@ -20,7 +20,7 @@ MAX_PIXELS = 16_000_000
 
 # Shipped checkpoints (package spnrefine.models; model cards in models/README.md): name → (file, sha256).
 SHIPPED = {
-    "agnostic": ("spn_refiner_agnostic.pt", None),
+    "agnostic": ("spn_refiner_agnostic.pt", "c5839c883a37d7c265cb0baae81d25d37e64db7273f8a95589c7a4bcde7cc48b"),
     "camvid": ("spn_refiner_camvid.pt", "0cae1f4258cccd26630c813512f07ab9b1fc7ac469db31e4f20aec6edbea1868"),
 }
 DEFAULT = "agnostic"

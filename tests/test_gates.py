@@ -38,3 +38,20 @@ def test_guidance_channel_count_is_checked():
         gates_from_guidance(torch.zeros(1, 10, 4, 4), channels=3)
     with pytest.raises(ValueError, match="mode must be one of"):
         normalize_gates(torch.zeros(3, 2), mode="tanh", dim=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**31 - 1),
+    st.sampled_from([1e-6, 1.0, 1e3, 1e30]),
+)
+def test_convex_propagation_stays_in_range_for_any_guidance(channels, height, width, seed, magnitude):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((1, channels, height, width), generator=generator)
+    raw = magnitude * torch.randn((1, 12 * channels, height, width), generator=generator)
+    gates = gates_from_guidance(raw, channels=channels, mode="convex")
+    assert torch.isfinite(gates).all() and (gates.abs().sum(2) <= 1 + 1e-6).all()
+    out = propagate(x, gates)
+    assert torch.isfinite(out).all()
+    # convex combinations of inputs and the zeros that stand for neighbours outside the image
+    assert out.min() >= min(x.min(), 0) - 1e-5 and out.max() <= max(x.max(), 0) + 1e-5

@@ -29,7 +29,8 @@ def normalize_gates(raw: torch.Tensor, mode: str = "signed", dim: int = -4) -> t
             unchanged, others are scaled back onto its border; gates may be negative.
             ``"convex"`` takes a softmax over the three values and a fourth implicit
             logit 0 (the weight kept by x), so gates are positive and every output is a
-            convex combination of inputs: outputs stay within the inputs' range.
+            convex combination of inputs and of the zeros that stand for neighbours outside
+            the image: outputs stay within [min(x, 0), max(x, 0)] (probabilities stay in [0, 1]).
         dim: the neighbour axis of ``raw`` (size 3).
     Returns:
         Gates with the shape of ``raw``.
