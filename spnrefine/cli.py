@@ -245,11 +245,13 @@ def evaluate(
     from .evaluate import evaluate_folders, format_report
 
     names = _class_names(class_names, num_classes)
-    metrics, missing = evaluate_folders(pred_dir, gt_dir, num_classes, ignore_index, clip, allow_missing, boundary)
+    metrics, missing, evaluated = evaluate_folders(pred_dir, gt_dir, num_classes, ignore_index, clip,
+                                                   allow_missing, boundary)
     summary = metrics.summary(names)
     other = None
     if compare_to is not None:
-        other = evaluate_folders(compare_to, gt_dir, num_classes, ignore_index, clip, allow_missing, boundary)[0]
+        other = evaluate_folders(compare_to, gt_dir, num_classes, ignore_index, clip, allow_missing, boundary,
+                                 only=set(evaluated))[0]  # exactly the images evaluated above
         other = other.summary(names)
     if missing:
         typer.echo(f"warning: {len(missing)} ground-truth masks have no prediction and were left out", err=True)

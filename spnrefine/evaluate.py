@@ -39,8 +39,14 @@ def evaluate_folders(
     clip: bool = False,
     allow_missing: bool = False,
     boundary: bool = True,
-) -> tuple[SegmentationMetrics, list[Path]]:
+    only: set[Path] | None = None,
+) -> tuple[SegmentationMetrics, list[Path], list[Path]]:
+    """Metrics over the ground-truth masks that have a prediction (restricted to ``only`` if given);
+    returns them, the ground-truth files left without a prediction, and those evaluated."""
     pairs, missing = pair_by_stem(pred_dir, gt_dir)
+    if only is not None:
+        missing = [m for m in missing if m in only]
+        pairs = [(p, t) for p, t in pairs if t in only]
     if not pairs:
         raise SpnrefineError(f"no prediction in {pred_dir} has the file stem of a ground-truth mask in {gt_dir}")
     if missing and not allow_missing:
@@ -55,7 +61,7 @@ def evaluate_folders(
             raise SpnrefineError(f"{pred_path}: size {prediction.shape[::-1]} differs from its ground truth "
                                  f"{truth_path} {truth.shape[::-1]}")
         metrics.update(prediction, truth)
-    return metrics, missing
+    return metrics, missing, [t for _, t in pairs]
 
 
 def format_report(summary: dict, other: dict | None = None, names: tuple[str, str] = ("pred", "other")) -> list[str]:

@@ -29,7 +29,8 @@ def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, ex
     image_files = find_files(images, exclude=exclude)
     mask_files = find_files(masks, MASK_SUFFIXES, exclude=exclude)
     by_stem = {}
-    for mask in mask_files:
+    # several masks with one stem (e.g. segment's <stem>.png and <stem>.npy): prefer probabilities
+    for mask in sorted(mask_files, key=lambda m: m.suffix not in (".npy", ".npz")):
         by_stem.setdefault(relative_stem(mask, masks), mask)
     wanted = {Path(n).with_suffix("") for n in names} if names is not None else None
     pairs, lonely_images = [], []
