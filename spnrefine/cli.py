@@ -82,7 +82,8 @@ def _class_names(value: Optional[str], num_classes: int) -> list[str]:
     return names
 
 
-Verbosity = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
 
 
 @app.command()
@@ -109,7 +110,8 @@ def segment(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
-    quiet: Verbosity = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Segment images with a pretrained backbone, refine (default), write label PNGs.
 
@@ -128,7 +130,8 @@ def segment(
         chosen = checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
         refiner = Refiner.load(chosen, torch_device)
     options = OutputOptions(save_probs, overlay, compare)
-    report = run_segment(model, images, out, refiner, options, batch_size, overwrite, progress=not quiet)
+    report = run_segment(model, images, out, refiner, options, batch_size, overwrite, progress=not quiet,
+                         verbose=verbose)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:
@@ -178,7 +181,8 @@ def refine(
     ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
-    quiet: Verbosity = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Refine coarse masks with the SPN refiner. Exit code 1 when any image failed; the batch goes on."""
     from .datasets import VOC
@@ -203,7 +207,8 @@ def refine(
     refiner = Refiner.load(checkpoint, resolve_device(device))
     options = OutputOptions(save_probs, overlay, compare)
     report = run_refine(refiner, pairs, out, num_classes, ignore_index, colours or VOC.palette, options, gt,
-                        overwrite, resize_masks, progress=not quiet, mask_palette=colours)
+                        overwrite, resize_masks, progress=not quiet, mask_palette=colours,
+                        verbose=verbose)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:
@@ -363,7 +368,7 @@ def train(
     hard_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")
     ] = 0.0,
-    quiet: Verbosity = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
     from .errors import SpnrefineError

@@ -88,7 +88,7 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
 def run_refine(
     refiner, pairs: list[Pair], out: Path, num_classes: int, ignore_index: int | None, palette,
     options: OutputOptions, truth_dir: Path | None = None, overwrite: bool = False, resize_masks: bool = False,
-    progress: bool = True, mask_palette=None,
+    progress: bool = True, mask_palette=None, verbose: bool = False,
 ) -> BatchReport:
     """Refine every pair; ``palette`` colours the outputs, ``mask_palette`` (None: none given) decodes
     colour-coded masks."""
@@ -112,6 +112,8 @@ def run_refine(
                     coarse_labels = probs.argmax(0)
                 write_outputs(options, out, pair.stem, labels, refined, palette, image, coarse_labels, truth)
                 report.done += 1
+                if verbose:
+                    tqdm.write(f"{pair.image} + {pair.mask} → {out / pair.stem.with_suffix('.png')}")
             except SpnrefineError as error:
                 report.fail(pair.image, str(error))
             except (RuntimeError, ValueError, OSError) as error:

@@ -56,6 +56,7 @@ def run_segment(
     batch_size: int = 4,
     overwrite: bool = False,
     progress: bool = True,
+    verbose: bool = False,
 ) -> BatchReport:
     """Write ``out/<stem>.png`` (palette labels) and the optional outputs of ``options``."""
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
@@ -80,6 +81,8 @@ def run_segment(
                     write_outputs(options, out, stem, labels[i], probs[i], palette, image,
                                   coarse_labels[i] if coarse_labels is not None else None)
                     report.done += 1
+                    if verbose:
+                        tqdm.write(f"{path} → {out / stem.with_suffix('.png')}")
             except (SpnrefineError, RuntimeError, ValueError, OSError) as error:
                 for path, _, _ in batch:
                     report.fail(path, f"{path}: {error}")

@@ -104,3 +104,12 @@ def test_output_folder_must_differ_from_the_inputs(tmp_path):
     write_label_png(masks / "frame0.png", labels[0], None)
     result = _run("--images", images, "--masks", masks, "--out", images)
     assert result.exit_code == 1 and "must differ from the image and mask folders" in result.output
+
+
+def test_verbose_prints_a_line_per_image(tmp_path):
+    images, masks, labels = _scene(tmp_path, count=2)
+    for i, lab in enumerate(labels):
+        write_label_png(masks / f"frame{i}.png", lab, None)
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "-v")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("→") == 2
