@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..errors import SpnrefineError
-from .masks import read_label_png
+from .images import open_image
+from .masks import labels_from_image
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".npy", ".npz")
 HARD_LABEL_CONFIDENCE = 0.9
@@ -89,13 +89,10 @@ def read_probability_map(path: Path) -> np.ndarray:
 
 
 def read_coarse_labels(path: Path, palette, ignore_index: int | None) -> np.ndarray:
-    """A mask PNG → (H, W) ids; RGB masks need ``palette``."""
-    with Image.open(path) as image:
-        mode = image.mode
-    if mode in ("RGB", "RGBA"):
+    """A mask PNG → (H, W) ids; colour-coded (RGB) masks need ``palette``."""
+    image = open_image(path, upright=False)
+    if image.mode in ("RGB", "RGBA"):
         if palette is None:
             raise SpnrefineError(f"{path}: a colour-coded mask needs --palette (a preset or a file)")
-        from .images import read_image
-
-        return colours_to_labels(read_image(path), palette, path, ignore_index)
-    return read_label_png(path)
+        return colours_to_labels(np.asarray(image.convert("RGB")), palette, path, ignore_index)
+    return labels_from_image(image, path)

@@ -19,16 +19,14 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return (np.clip(array, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Image file → (H, W, 3) uint8 RGB, upright per its EXIF orientation.
-
-    Grayscale is repeated to 3 channels, alpha is dropped, 16-bit keeps its top 8 bits.
-    """
+def open_image(path: str | Path, upright: bool = True) -> Image.Image:
+    """Decode an image file completely; every failure becomes an error naming the file."""
     path = Path(path)
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image) if upright else image
             image.load()
+            return image
     except FileNotFoundError:
         raise SpnrefineError(f"{path}: no such file") from None
     except PermissionError:
@@ -37,6 +35,14 @@ def read_image(path: str | Path) -> np.ndarray:
         raise SpnrefineError(f"{path}: not an image file (or a format Pillow cannot read)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise SpnrefineError(f"{path}: corrupt or truncated image ({error})") from None
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Image file → (H, W, 3) uint8 RGB, upright per its EXIF orientation.
+
+    Grayscale is repeated to 3 channels, alpha is dropped, 16-bit keeps its top 8 bits.
+    """
+    image = open_image(path)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         gray = _to_uint8(np.asarray(image))
         return np.repeat(gray[:, :, None], 3, axis=2)

@@ -5,25 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ..errors import SpnrefineError
+from .images import open_image
 
 
 def read_label_png(path: str | Path) -> np.ndarray:
     """(H, W) int64 class ids from an 8/16-bit single-channel or palette image."""
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except FileNotFoundError:
-        raise SpnrefineError(f"{path}: no such file") from None
-    except PermissionError:
-        raise SpnrefineError(f"{path}: permission denied") from None
-    except UnidentifiedImageError:
-        raise SpnrefineError(f"{path}: not an image file") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise SpnrefineError(f"{path}: corrupt or truncated image ({error})") from None
+    return labels_from_image(open_image(path, upright=False), path)  # masks stay as label tools wrote them
+
+
+def labels_from_image(image, path) -> np.ndarray:
+    """A decoded single-channel or palette PIL image → (H, W) int64 ids; other modes: an error naming the file."""
     if image.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L"):
         raise SpnrefineError(
             f"{path}: a label mask must be single-channel or palette (one class id per pixel), got mode "
