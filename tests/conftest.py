@@ -52,7 +52,7 @@ def assert_matches_reference(run, x, gates, directions, merge="max", seed=0):
     expected = output_and_grads(lambda a, g: _run(a, g, directions, merge, "torch"))
     actual = output_and_grads(run)
     for name, got, want in zip(("output", "grad x", "grad gates"), actual, expected):
-        torch.testing.assert_close(got, want, **TOLERANCES[x.dtype], msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(got, want, **TOLERANCES[x.dtype], msg=lambda m, name=name: f"{name}: {m}")
 
 
 ESPNET_WEIGHTS = SHARED / "weights" / "espnet_camvid.pth"

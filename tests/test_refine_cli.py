@@ -1,9 +1,7 @@
 """`spnrefine refine` on every mask format, its outputs and its batch behaviour."""
 
-import json
 
 import numpy as np
-import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
