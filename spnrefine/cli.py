@@ -368,6 +368,9 @@ def train(
     hard_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")
     ] = 0.0,
+    stop_after: Annotated[
+        Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
@@ -391,8 +394,8 @@ def train(
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, num_classes=num_classes,
                          ignore_index=ignore_index, eval_every=eval_every, classes=head_classes,
                          hard_fraction=hard_fraction)
-    final = run_training(samples, out, config, val, progress=not quiet)
-    typer.echo(f"saved {final}")
+    final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
+    typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 
 
 def main() -> None:

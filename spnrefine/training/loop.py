@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..checkpoints import load_weights
+from ..errors import SpnrefineError
 from ..io.writers import atomic_write
 from ..metrics import SegmentationMetrics
 from ..model import RefinerConfig, SpnRefiner
@@ -66,8 +67,10 @@ def train(
     config: TrainConfig = TrainConfig(),
     val_samples: list[Sample] | None = None,
     progress: bool = True,
-) -> Path:
-    """Train (or resume from ``out_dir/last.pt``); returns the path of the final model checkpoint."""
+    stop_after: int | None = None,
+) -> Path | None:
+    """Train (or resume from ``out_dir/last.pt``); returns the final model checkpoint's path, or None
+    when ``stop_after`` steps of this call ended it early (last.pt saved: call again to resume)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
@@ -81,16 +84,21 @@ def train(
     if last.is_file():
         state = load_weights(last)
         if state["train_config"] != asdict(config):
-            raise ValueError(f"{last} was made with another training config; use a new output folder")
+            raise SpnrefineError(f"{last} was made with another training configuration; to resume, repeat its "
+                                 "options exactly, or use a new --out folder")
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start = state["step"]
-    cache = SampleCache(config.num_classes, config.ignore_index)
     log = out_dir / "log.jsonl"
+    if log.is_file():  # drop records of steps after the checkpoint: they are about to be redone
+        kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= start]
+        log.write_text("".join(line + "\n" for line in kept))
+    cache = SampleCache(config.num_classes, config.ignore_index)
+    end = config.steps if stop_after is None else min(config.steps, start + stop_after)
     model.train()
     with tqdm(total=config.steps, initial=start, unit="step", disable=not progress, dynamic_ncols=True) as bar:
-        for step in range(start, config.steps):
+        for step in range(start, end):
             rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
             batch = [samples[i] for i in rng.integers(0, len(samples), config.batch_size)]
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
@@ -114,6 +122,10 @@ def train(
                 handle.write(json.dumps(record) + "\n")
             bar.set_postfix(loss=record["loss"], **({"val": record["val_miou"]} if "val_miou" in record else {}))
             bar.update(1)
+    if end < config.steps:
+        _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": end,
+                     "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
+        return None
     if val_samples:
         coarse_miou, refined_miou = evaluate(model, cache, val_samples, config.num_classes, config.ignore_index)
         with open(log, "a") as handle:
