@@ -129,6 +129,7 @@ def segment(
 
         chosen = checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
         refiner = Refiner.load(chosen, torch_device)
+        refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
     options = OutputOptions(save_probs, overlay, compare)
     report = run_segment(model, images, out, refiner, options, batch_size, overwrite, progress=not quiet,
                          verbose=verbose)
@@ -205,6 +206,7 @@ def refine(
         num_classes = infer_num_classes(pairs, colours, ignore_index)
         typer.echo(f"classes: {num_classes} (inferred; --num-classes to set)", err=True)
     refiner = Refiner.load(checkpoint, resolve_device(device))
+    refiner.check_classes(num_classes, f"checkpoint {checkpoint}")
     options = OutputOptions(save_probs, overlay, compare)
     report = run_refine(refiner, pairs, out, num_classes, ignore_index, colours or VOC.palette, options, gt,
                         overwrite, resize_masks, progress=not quiet, mask_palette=colours,

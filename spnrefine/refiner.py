@@ -68,6 +68,13 @@ class Refiner:
             path, expected = Path(checkpoint), None
         return cls(model_from_payload(load_weights(path, expected), path), device)
 
+    def check_classes(self, num_classes: int, source: str) -> None:
+        """A checkpoint with a class head refines exactly its K; say so before any work starts."""
+        head = self.model.config.classes
+        if head is not None and head != num_classes:
+            raise SpnrefineError(f"{source} has a {head}-class head, but the masks have {num_classes} classes; "
+                                 "use --checkpoint agnostic (any number of classes)")
+
     @torch.inference_mode()
     def refine_batch(self, images: list[np.ndarray], probabilities: torch.Tensor) -> torch.Tensor:
         """Same-size (H, W, 3) uint8 RGB images and (N, K, H, W) probabilities → refined (N, K, H, W)."""

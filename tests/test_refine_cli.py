@@ -1,7 +1,10 @@
 """`spnrefine refine` on every mask format, its outputs and its batch behaviour."""
 
 
+import os
+
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -111,3 +114,29 @@ def test_verbose_prints_a_line_per_image(tmp_path):
     result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "-v")
     assert result.exit_code == 0, result.output
     assert result.output.count("→") == 2
+
+
+def test_a_class_head_for_other_classes_is_refused_before_any_work(tmp_path):
+    images, masks, labels = _scene(tmp_path, count=1)
+    write_label_png(masks / "frame0.png", labels[0], None)
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--checkpoint", "camvid")
+    assert result.exit_code == 1 and "has a 12-class head, but the masks have 2 classes" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_folders_are_a_clear_error(tmp_path):
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir()
+    result = _run("--images", tmp_path / "images", "--masks", tmp_path / "masks", "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "has a mask with the same stem" in result.output
+    result = _run("--images", tmp_path / "nowhere", "--masks", tmp_path / "masks", "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "nowhere: no such folder" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_files_are_reported(tmp_path):
+    images, masks, labels = _scene(tmp_path, count=2)
+    for i, lab in enumerate(labels):
+        write_label_png(masks / f"frame{i}.png", lab, None)
+    (images / "frame1.png").chmod(0)
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "frame1.png: permission denied" in result.output

@@ -85,3 +85,17 @@ def test_segment_refuses_to_overwrite_inputs(tmp_path):
     result = runner.invoke(app, ["segment", str(tmp_path), "--out", str(tmp_path), "--backbone", "user",
                                  "--backbone-weights", str(model), "--no-refine", "-q"])
     assert result.exit_code == 1 and "the output folder is the input folder" in result.output
+
+
+def test_segment_an_empty_folder_is_a_clear_error(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["segment", str(tmp_path / "empty"), "--out", str(tmp_path / "out"),
+                                 "--backbone", "user", "--backbone-weights", str(model), "--no-refine"])
+    assert result.exit_code == 1 and "empty: no images found" in result.output
+    result = runner.invoke(app, ["segment", str(tmp_path / "empty"), "--out", str(tmp_path / "out"),
+                                 "--backbone", "lraspp_mobilenet_v3_large", "--backbone-weights",
+                                 str(tmp_path / "missing.pth"), "--no-refine"])
+    assert result.exit_code == 1 and "missing.pth: no such checkpoint file" in result.output
