@@ -110,3 +110,21 @@ def run(shapes=DEFAULT_SHAPES, repeats: int = 3, reference_repeats: int = 1):
             f"{str(shape):>18} {'bw-pass':>8} {bandwidth:>10.4f} {'':>10} "
             f"numba forward = {numba.forward_s / bandwidth:.2f}x the bandwidth pass"
         )
+
+
+def time_pipeline(backbone, refiner, images: list[np.ndarray], repeats: int = 1) -> list[tuple[str, float]]:
+    """Images per second of the backbone alone and of backbone + refiner (decoded images, no file I/O)."""
+    from .backbones import predict_logits
+
+    def backbone_only():
+        return [torch.softmax(predict_logits(backbone, [image]), 1) for image in images]
+
+    def with_refiner():
+        return [refiner.refine_batch([image], probs) for image, probs in zip(images, backbone_only())]
+
+    backbone_only()  # warm-up
+    rows = [("backbone", len(images) / _best_time(backbone_only, repeats))]
+    if refiner is not None:
+        with_refiner()
+        rows.append(("backbone + SPN refiner", len(images) / _best_time(with_refiner, repeats)))
+    return rows

@@ -312,6 +312,32 @@ def _names(list_file: Optional[Path], folder: Path) -> list[str]:
     return [line.split()[0] for line in list_file.read_text().splitlines() if line.strip()]
 
 
+@benchmark_app.command("segment")
+@_friendly
+def benchmark_segment(
+    images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are timed).")],
+    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option(help="Refiner (default: fits the backbone).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many images to time.")] = 20,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """End-to-end images/s: the backbone alone, and backbone + SPN refiner (decoded images, no file I/O)."""
+    from .backbones import load_backbone
+    from .batch import find_files
+    from .benchmark import time_pipeline
+    from .io.images import read_image
+    from .refiner import Refiner, checkpoint_for_labels
+
+    torch_device = resolve_device(device)
+    model = load_backbone(backbone, backbone_weights, torch_device)
+    refiner = Refiner.load(checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs), torch_device)
+    decoded = [read_image(p) for p in find_files(images)[:limit]]
+    typer.echo(f"{len(decoded)} images, {decoded[0].shape[1]}x{decoded[0].shape[0]}, device {torch_device}")
+    for label, rate in time_pipeline(model, refiner, decoded):
+        typer.echo(f"{label:<24} {rate:6.2f} images/s")
+
+
 @benchmark_app.command("refinement")
 @_friendly
 def benchmark_refinement(

@@ -40,3 +40,24 @@ def test_benchmark_prints_ratios():
     result = runner.invoke(app, ["benchmark", "propagation", "--quick", "--repeats", "1"])
     assert result.exit_code == 0, result.output
     assert "(1, 32, 96, 128)" in result.output and "x the bandwidth pass" in result.output
+
+
+def test_benchmark_segment_reports_images_per_second(tmp_path):
+    import json
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    class Tiny(torch.nn.Module):
+        def forward(self, x):
+            return torch.cat([x[:, :1], -x[:, :1]], dim=1)
+
+    torch.jit.script(Tiny()).save(str(tmp_path / "m.pt"))
+    (tmp_path / "m.json").write_text(json.dumps({"class_names": ["a", "b"]}))
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.zeros((32, 48, 3), np.uint8)).save(tmp_path / "images" / "x.png")
+    result = runner.invoke(app, ["benchmark", "segment", str(tmp_path / "images"), "--backbone", "user",
+                                 "--backbone-weights", str(tmp_path / "m.pt"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "backbone + SPN refiner" in result.output and "images/s" in result.output
