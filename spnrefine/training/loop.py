@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -39,7 +40,10 @@ class TrainConfig:
 
 
 def _save(path: Path, payload: dict) -> None:
-    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    """Atomically; serialized in memory first, so the bytes do not depend on the temporary's name."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 @torch.no_grad()
