@@ -35,13 +35,14 @@ class _Propagate(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         x, gates, results, merged = ctx.saved_tensors
-        grad_x, adjoint, grad_gates = torch.zeros_like(x), torch.empty_like(x), torch.empty_like(gates)
-        grad_h = torch.empty_like(x)
+        grad_x, grad_gates, grad_h = torch.zeros_like(x), torch.empty_like(gates), torch.empty_like(x)
+        adjoint = torch.empty_like(x) if ctx.engine.needs_adjoint else None
         if merged is not None:  # max: share the gradient among the directions that reach the max
-            share = grad_out / (results == merged).sum(dim=0)
+            winners = results == merged
+            share = grad_out / winners.sum(dim=0)
         for i, geometry in enumerate(ctx.geometries):
             if merged is not None:
-                torch.where(results[i] == merged, share, share.new_zeros(()), out=grad_h)
+                torch.mul(share, winners[i], out=grad_h)
             else:
                 grad_h.copy_(grad_out[:, i])
             ctx.engine.backward(x, gates[:, i], results[i], grad_h, adjoint, grad_x, grad_gates[:, i], geometry)

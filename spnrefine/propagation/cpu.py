@@ -148,6 +148,7 @@ class NumbaEngine:
     """Runs the scan kernels on CPU tensors (float32 or float64), writing into given buffers."""
 
     name = "numba"
+    needs_adjoint = False  # line buffers hold it
 
     def forward(self, x, gates, h, geometry: ScanGeometry) -> None:
         """x, h: contiguous (N, C, H, W); gates: (N, 3, C, H, W), (H, W) contiguous, any N/k/C strides."""

@@ -108,6 +108,8 @@ class KernelEngine:
     Same interface as :class:`spnrefine.propagation.cpu.NumbaEngine`.
     """
 
+    needs_adjoint = True  # scratch of x's shape for the backward kernel
+
     def __init__(self, launcher, name: str = "cuda"):
         self.launcher = launcher
         self.name = name
