@@ -60,11 +60,10 @@ def _propagate_inference(x, gates, directions, merge, engine) -> torch.Tensor:
             engine.forward(x, gates[:, i], h, scan_geometry(d, height, width))
             results[:, i] = h
         return results
-    merged, scratch = torch.empty_like(x), torch.empty_like(x)
+    merged = torch.empty_like(x)
     for i, d in enumerate(directions):
-        engine.forward(x, gates[:, i], merged if i == 0 else scratch, scan_geometry(d, height, width))
-        if i > 0:
-            torch.maximum(merged, scratch, out=merged)
+        run = engine.forward if i == 0 else engine.forward_max
+        run(x, gates[:, i], merged, scan_geometry(d, height, width))
     return merged
 
 

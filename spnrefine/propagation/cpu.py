@@ -54,24 +54,40 @@ def _forward_step(xs, g0, g1, g2, hs, previous):
     previous[1:xs.size + 1] = hs
 
 
+@njit(cache=True, inline="always")
+def _max_into(out, line):
+    for p in range(line.size):
+        out[p] = max(out[p], line[p])
+
+
 @njit(parallel=True, cache=True)
 def _scan_forward(
     x, gates, h, channels, gate_batch_stride, gate_k_stride, gate_channel_stride,
-    plane_size, lines, steps, line_stride, step_stride, start,
+    plane_size, lines, steps, line_stride, step_stride, start, merge_max=False,
 ):
+    """h = scan(x, gates); with ``merge_max``, h = max(h, scan(x, gates)) without storing the scan."""
     strides = (gate_batch_stride, gate_k_stride, gate_channel_stride)
     for plane in prange(x.size // plane_size):
         xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, strides, plane_size)
         previous = np.zeros(lines + 2, dtype=x.dtype)  # previous[p + 1]: line p of the last step
+        current = np.empty(lines, dtype=x.dtype)
         for s in range(steps):
             c = start + s * step_stride
             if line_stride == 1:
+                out = hp[c:c + lines]
                 _forward_step(xp[c:c + lines], g0p[c:c + lines], g1p[c:c + lines], g2p[c:c + lines],
-                              hp[c:c + lines], previous)
+                              current if merge_max else out, previous)
+                if merge_max:
+                    _max_into(out, current)
             else:
+                out = _line(hp, c, lines, line_stride)
                 _forward_step(_line(xp, c, lines, line_stride), _line(g0p, c, lines, line_stride),
                               _line(g1p, c, lines, line_stride), _line(g2p, c, lines, line_stride),
-                              _line(hp, c, lines, line_stride), previous)
+                              current, previous)
+                if merge_max:
+                    _max_into(out, current)
+                else:
+                    out[:] = current
 
 
 @njit(cache=True, inline="always")
@@ -153,6 +169,11 @@ class NumbaEngine:
     def forward(self, x, gates, h, geometry: ScanGeometry) -> None:
         """x, h: contiguous (N, C, H, W); gates: (N, 3, C, H, W), (H, W) contiguous, any N/k/C strides."""
         _scan_forward(_flat(x), _flat(gates), _flat(h), x.shape[1], *_gate_strides(gates), *geometry.as_args())
+
+    def forward_max(self, x, gates, out, geometry: ScanGeometry) -> None:
+        """out = max(out, h) without storing h (inference)."""
+        _scan_forward(_flat(x), _flat(gates), _flat(out), x.shape[1], *_gate_strides(gates), *geometry.as_args(),
+                      True)
 
     def backward(self, x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry: ScanGeometry) -> None:
         """Adds dL/dx into grad_x, writes dL/dgates into grad_gates (which must have the gates' strides).

@@ -117,5 +117,11 @@ class KernelEngine:
     def forward(self, x, gates, h, geometry: ScanGeometry) -> None:
         self.launcher(forward_launch(x, gates, h, geometry))
 
+    def forward_max(self, x, gates, out, geometry: ScanGeometry) -> None:
+        """out = max(out, h) (through a scratch h)."""
+        h = torch.empty_like(x)
+        self.forward(x, gates, h, geometry)
+        torch.maximum(out, h, out=out)
+
     def backward(self, x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry: ScanGeometry) -> None:
         self.launcher(backward_launch(x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry))
