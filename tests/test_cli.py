@@ -61,3 +61,28 @@ def test_benchmark_segment_reports_images_per_second(tmp_path):
                                  "--backbone-weights", str(tmp_path / "m.pt"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "backbone + SPN refiner" in result.output and "images/s" in result.output
+
+
+def test_benchmark_refinement_compares_methods_on_the_same_images(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from spnrefine.io.writers import write_label_png
+
+    for folder in ("images", "masks", "coarse"):
+        (tmp_path / folder).mkdir()
+    labels = np.zeros((30, 40), np.int64)
+    labels[5:25, 10:30] = 1
+    Image.fromarray((labels[:, :, None] * 200 + 20).astype(np.uint8).repeat(3, 2)).save(tmp_path / "images" / "a.png")
+    write_label_png(tmp_path / "masks" / "a.png", labels, None)
+    np.save(tmp_path / "coarse" / "a.npy", np.stack([1 - labels, labels]).astype(np.float32) * 0.6 + 0.2)
+    result = runner.invoke(app, ["benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks",
+                                 str(tmp_path / "masks"), "--coarse", str(tmp_path / "coarse"), "--num-classes", "2",
+                                 "--ignore-index", "255", "--checkpoint", "agnostic",
+                                 "--no-crf", "--json", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN (ours)"]
+    assert rows[0]["miou"] == 100.0 and all(r["seconds_per_image"] >= 0 for r in rows)
