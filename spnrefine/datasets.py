@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import SpnrefineError
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,3 @@ CITYSCAPES = LabelSet(
 
 PRESETS = {preset.name: preset for preset in (CAMVID, VOC, CITYSCAPES)}
 
-
-def label_set(name: str) -> LabelSet:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise SpnrefineError(f"unknown dataset preset {name!r}; valid presets: {', '.join(PRESETS)}") from None

@@ -106,8 +106,8 @@ def run_refine(
                 labels = refined.argmax(0).astype(np.uint8)
                 truth = None
                 if options.compare and truth_dir is not None:
-                    candidates = [truth_dir / pair.stem.with_suffix(".png")]
-                    truth = read_label_png(candidates[0]) if candidates[0].is_file() else None
+                    truth_path = truth_dir / pair.stem.with_suffix(".png")
+                    truth = read_label_png(truth_path) if truth_path.is_file() else None
                 if coarse_labels is None:
                     coarse_labels = probs.argmax(0)
                 write_outputs(options, out, pair.stem, labels, refined, palette, image, coarse_labels, truth)

@@ -7,7 +7,7 @@ where the weights come from are recorded, never guessed at load time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -44,7 +44,6 @@ class BackboneSpec:
     weights: str  # where the weights come from
     hub_filename: str | None = None  # torch hub cache file name, if it has one
     output_key: str | None = None  # the logits' key when the model returns a dict
-    extra: dict = field(default_factory=dict)
 
 
 def _espnet():
