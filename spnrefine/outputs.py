@@ -44,7 +44,7 @@ def write_outputs(
         panels = [("image", image)]
         if coarse_labels is not None:
             panels.append(("coarse", colourize(coarse_labels, palette)))
-        panels.append(("refined", colourize(labels, palette)))
+        panels.append(("refined" if coarse_labels is not None else "prediction", colourize(labels, palette)))
         if truth is not None:
             panels.append(("ground truth", colourize(truth, palette)))
         write_image(next(paths), side_by_side(panels))
