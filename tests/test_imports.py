@@ -19,3 +19,11 @@ def test_kernel_source_ships_inside_the_package():
 
     source = kernel_source()
     assert "spn_scan_forward" in source and "spn_scan_backward" in source
+
+
+def test_refiner_is_exported_lazily():
+    import subprocess
+    import sys
+
+    code = "import sys, spnrefine; assert 'torch' not in sys.modules; spnrefine.Refiner; assert 'torch' in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
