@@ -86,3 +86,20 @@ def test_benchmark_refinement_compares_methods_on_the_same_images(tmp_path):
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN (ours)"]
     assert rows[0]["miou"] == 100.0 and all(r["seconds_per_image"] >= 0 for r in rows)
+
+
+def test_every_option_has_help_text():
+    import click
+    from typer.main import get_command
+
+    missing = []
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+        else:
+            missing.extend(f"{path} {p.name}" for p in command.params if not getattr(p, "help", None))
+
+    walk(get_command(app), "spnrefine")
+    assert not missing, missing
