@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from .batch import BatchReport, find_files, relative_stem
 from .errors import SpnrefineError
-from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map
+from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map, soften
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
 from .io.writers import remove_stale_temporaries
@@ -82,7 +82,7 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
                                  f"{pair.image} {width}x{height} (--resize-masks to resize with nearest neighbour)")
         labels = cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)
     labels = check_label_range(labels, num_classes, ignore_index, pair.mask)
-    return labels_to_probabilities(labels, num_classes, ignore_index), labels
+    return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels
 
 
 def run_refine(

@@ -66,6 +66,21 @@ def labels_to_probabilities(labels: np.ndarray, num_classes: int, ignore_index: 
     return probs
 
 
+HARD_LABEL_BLUR = 0.0025
+"""Hard labels are blurred with a Gaussian of sigma = 0.25% of the image diagonal (1.5 px at 480×360):
+the refiner learned from network outputs, which are uncertain near boundaries. Chosen on the refiner's
+CamVid training images (hard ESPNet labels: +0.49 mIoU at 1–1.5 px, +0.38 at 2, −1.2 at 6, 0 unblurred)."""
+
+
+def soften(probs: np.ndarray) -> np.ndarray:
+    """(K, H, W) probabilities of hard labels → blurred near label boundaries, renormalized."""
+    import cv2
+
+    sigma = max(0.5, HARD_LABEL_BLUR * float(np.hypot(*probs.shape[1:])))
+    blurred = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in probs])
+    return blurred / blurred.sum(0, keepdims=True)
+
+
 def read_probability_map(path: Path) -> np.ndarray:
     try:
         if path.suffix == ".npz":
