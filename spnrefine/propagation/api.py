@@ -61,9 +61,7 @@ def _propagate_inference(x, gates, directions, merge, engine) -> torch.Tensor:
             results[:, i] = h
         return results
     merged = torch.empty_like(x)
-    for i, d in enumerate(directions):
-        run = engine.forward if i == 0 else engine.forward_max
-        run(x, gates[:, i], merged, scan_geometry(d, height, width))
+    engine.forward_merged(x, gates, merged, [scan_geometry(d, height, width) for d in directions])
     return merged
 
 

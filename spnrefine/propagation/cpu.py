@@ -60,34 +60,56 @@ def _max_into(out, line):
         out[p] = max(out[p], line[p])
 
 
+@njit(cache=True, inline="always")
+def _scan_plane(xp, hp, g0p, g1p, g2p, lines, steps, line_stride, step_stride, start, merge_max):
+    """One plane, one direction: hp = scan, or hp = max(hp, scan) without storing the scan."""
+    previous = np.zeros(lines + 2, dtype=xp.dtype)  # previous[p + 1]: line p of the last step
+    current = np.empty(lines, dtype=xp.dtype)
+    for s in range(steps):
+        c = start + s * step_stride
+        if line_stride == 1:
+            out = hp[c:c + lines]
+            _forward_step(xp[c:c + lines], g0p[c:c + lines], g1p[c:c + lines], g2p[c:c + lines],
+                          current if merge_max else out, previous)
+            if merge_max:
+                _max_into(out, current)
+        else:
+            out = _line(hp, c, lines, line_stride)
+            _forward_step(_line(xp, c, lines, line_stride), _line(g0p, c, lines, line_stride),
+                          _line(g1p, c, lines, line_stride), _line(g2p, c, lines, line_stride),
+                          current, previous)
+            if merge_max:
+                _max_into(out, current)
+            else:
+                out[:] = current
+
+
 @njit(parallel=True, cache=True)
 def _scan_forward(
     x, gates, h, channels, gate_batch_stride, gate_k_stride, gate_channel_stride,
-    plane_size, lines, steps, line_stride, step_stride, start, merge_max=False,
+    plane_size, lines, steps, line_stride, step_stride, start,
 ):
-    """h = scan(x, gates); with ``merge_max``, h = max(h, scan(x, gates)) without storing the scan."""
+    """h = scan(x, gates) for one direction."""
     strides = (gate_batch_stride, gate_k_stride, gate_channel_stride)
     for plane in prange(x.size // plane_size):
         xp, hp, g0p, g1p, g2p = _plane_views(x, h, gates, plane, channels, strides, plane_size)
-        previous = np.zeros(lines + 2, dtype=x.dtype)  # previous[p + 1]: line p of the last step
-        current = np.empty(lines, dtype=x.dtype)
-        for s in range(steps):
-            c = start + s * step_stride
-            if line_stride == 1:
-                out = hp[c:c + lines]
-                _forward_step(xp[c:c + lines], g0p[c:c + lines], g1p[c:c + lines], g2p[c:c + lines],
-                              current if merge_max else out, previous)
-                if merge_max:
-                    _max_into(out, current)
-            else:
-                out = _line(hp, c, lines, line_stride)
-                _forward_step(_line(xp, c, lines, line_stride), _line(g0p, c, lines, line_stride),
-                              _line(g1p, c, lines, line_stride), _line(g2p, c, lines, line_stride),
-                              current, previous)
-                if merge_max:
-                    _max_into(out, current)
-                else:
-                    out[:] = current
+        _scan_plane(xp, hp, g0p, g1p, g2p, lines, steps, line_stride, step_stride, start, False)
+
+
+@njit(parallel=True, cache=True)
+def _scan_forward_merged(
+    x, gates, out, channels, direction_stride, gate_batch_stride, gate_k_stride, gate_channel_stride,
+    plane_size, geometries,
+):
+    """out = max over directions d of scan_d(x, gates[:, d]); geometries: (D, 5) rows of
+    (lines, steps, line_stride, step_stride, start). One call: a plane stays in cache for all directions."""
+    strides = (gate_batch_stride, gate_k_stride, gate_channel_stride)
+    for plane in prange(x.size // plane_size):
+        for d in range(geometries.shape[0]):
+            lines, steps, line_stride, step_stride, start = geometries[d]
+            xp, hp, g0p, g1p, g2p = _plane_views(x, out, gates[d * direction_stride:], plane, channels, strides,
+                                                 plane_size)
+            _scan_plane(xp, hp, g0p, g1p, g2p, lines, steps, line_stride, step_stride, start, d > 0)
 
 
 @njit(cache=True, inline="always")
@@ -170,10 +192,11 @@ class NumbaEngine:
         """x, h: contiguous (N, C, H, W); gates: (N, 3, C, H, W), (H, W) contiguous, any N/k/C strides."""
         _scan_forward(_flat(x), _flat(gates), _flat(h), x.shape[1], *_gate_strides(gates), *geometry.as_args())
 
-    def forward_max(self, x, gates, out, geometry: ScanGeometry) -> None:
-        """out = max(out, h) without storing h (inference)."""
-        _scan_forward(_flat(x), _flat(gates), _flat(out), x.shape[1], *_gate_strides(gates), *geometry.as_args(),
-                      True)
+    def forward_merged(self, x, gates, out, geometries: list[ScanGeometry]) -> None:
+        """out = max over directions of the scans (inference); gates: (N, D, 3, C, H, W)."""
+        table = np.array([g.as_args()[1:] for g in geometries], dtype=np.int64)
+        _scan_forward_merged(_flat(x), _flat(gates), _flat(out), x.shape[1], gates.stride(1),
+                             gates.stride(0), gates.stride(2), gates.stride(3), geometries[0].plane_size, table)
 
     def backward(self, x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry: ScanGeometry) -> None:
         """Adds dL/dx into grad_x, writes dL/dgates into grad_gates (which must have the gates' strides).

@@ -117,11 +117,13 @@ class KernelEngine:
     def forward(self, x, gates, h, geometry: ScanGeometry) -> None:
         self.launcher(forward_launch(x, gates, h, geometry))
 
-    def forward_max(self, x, gates, out, geometry: ScanGeometry) -> None:
-        """out = max(out, h) (through a scratch h)."""
-        h = torch.empty_like(x)
-        self.forward(x, gates, h, geometry)
-        torch.maximum(out, h, out=out)
+    def forward_merged(self, x, gates, out, geometries: list[ScanGeometry]) -> None:
+        """out = max over directions of the scans (inference); gates: (N, D, 3, C, H, W)."""
+        self.forward(x, gates[:, 0], out, geometries[0])
+        h = torch.empty_like(x) if len(geometries) > 1 else None
+        for i, geometry in enumerate(geometries[1:], start=1):
+            self.forward(x, gates[:, i], h, geometry)
+            torch.maximum(out, h, out=out)
 
     def backward(self, x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry: ScanGeometry) -> None:
         self.launcher(backward_launch(x, gates, h, grad_h, adjoint, grad_x, grad_gates, geometry))
