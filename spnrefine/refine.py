@@ -39,7 +39,10 @@ def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, ex
         if wanted is not None and stem not in wanted and Path(stem.name) not in wanted:
             continue
         mask = by_stem.pop(stem, None)
-        (pairs.append(Pair(stem, image, mask)) if mask else lonely_images.append(image))
+        if mask is None:
+            lonely_images.append(image)
+        else:
+            pairs.append(Pair(stem, image, mask))
     lonely_masks = list(by_stem.values()) if wanted is None else []
     return pairs, lonely_images, lonely_masks
 
@@ -48,9 +51,12 @@ def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, samp
     """K from the first probability map, else max label + 1 over the first ``sample`` label masks."""
     highest = -1
     for pair in pairs[:sample]:
-        if pair.mask.suffix in (".npy", ".npz"):
-            return read_probability_map(pair.mask).shape[0]
-        labels = read_coarse_labels(pair.mask, palette, ignore_index)
+        try:  # a bad mask is reported later, by the batch; here it is just not counted
+            if pair.mask.suffix in (".npy", ".npz"):
+                return read_probability_map(pair.mask).shape[0]
+            labels = read_coarse_labels(pair.mask, palette, ignore_index)
+        except SpnrefineError:
+            continue
         valid = labels[labels != ignore_index] if ignore_index is not None else labels
         highest = max(highest, int(valid.max(initial=-1)))
     if highest < 0:
