@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import dense_crf, guided_filter
+from .io.coarse import read_probability_map
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
 from .metrics import SegmentationMetrics
@@ -38,7 +39,7 @@ def compare(
         image = read_image(Path(images) / name)
         truth = check_label_range(read_label_png(Path(masks) / f"{stem}.png"), num_classes, ignore_index,
                                   Path(masks) / f"{stem}.png")
-        probs = np.load(Path(coarse) / f"{stem}.npy").astype(np.float32)
+        probs = read_probability_map(Path(coarse) / f"{stem}.npy")
         for method, run in table.items():
             began = time.perf_counter()
             refined = run(image, probs)

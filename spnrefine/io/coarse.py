@@ -82,6 +82,8 @@ def soften(probs: np.ndarray) -> np.ndarray:
 
 
 def read_probability_map(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise SpnrefineError(f"{path}: no such file")
     try:
         if path.suffix == ".npz":
             with np.load(path) as archive:
