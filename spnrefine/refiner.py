@@ -12,11 +12,10 @@ import torch.nn.functional as F
 
 from .checkpoints import load_state_dict_strict, load_weights
 from .errors import SpnrefineError
+from .io.images import MAX_PIXELS
 from .model import RefinerConfig, SpnRefiner, fold_batchnorm
 
 CHECKPOINT_FORMAT = "spnrefine-refiner"
-MAX_PIXELS = 16_000_000
-"""Larger images are refined at this many pixels and upsampled back (bounded memory)."""
 
 # Shipped checkpoints (package spnrefine.models; model cards in models/README.md): name → (file, sha256).
 SHIPPED = {

@@ -6,11 +6,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..io.images import MAX_PIXELS
 from .loading import Backbone
 from .registry import Preprocessing
-
-MAX_PIXELS = 16_000_000
-"""Larger images go through the backbone at this many pixels; logits are resized back."""
 
 
 def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tensor, tuple[int, int]]:

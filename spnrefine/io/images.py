@@ -9,6 +9,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import SpnrefineError
 
+MAX_PIXELS = 16_000_000
+"""Larger images go through the backbone and the refiner at this many pixels and are resized back."""
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
