@@ -83,6 +83,28 @@ def _class_names(value: Optional[str], num_classes: int) -> list[str]:
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'spnrefine[ray]').")]
+Address = Annotated[
+    Optional[str], typer.Option(help="Ray cluster: 'auto' or HOST:PORT (default: start Ray on this machine).")
+]
+NumWorkers = Annotated[
+    Optional[int], typer.Option(min=1, help="Ray workers, each holding the models once (default: fill the cluster).")
+]
+CpusPerWorker = Annotated[int, typer.Option(min=1, help="Ray: CPU cores (torch threads) per worker.")]
+GpusPerWorker = Annotated[float, typer.Option(min=0, help="Ray: GPUs per worker (> 0: workers run on CUDA).")]
+
+
+def _engine(kind: str, address, num_workers, cpus_per_worker: int, gpus_per_worker: float, device: str):
+    """EngineOptions and the device the models run on (a Ray worker's GPU is chosen by Ray)."""
+    from .engine import EngineOptions
+    from .errors import SpnrefineError
+
+    engine = EngineOptions(kind, address, num_workers, cpus_per_worker, gpus_per_worker)
+    if kind == "ray":
+        if device != "auto":
+            raise SpnrefineError("--device is for --engine local; Ray workers use a GPU when --gpus-per-worker > 0")
+        return engine, resolve_device("cpu")  # the driver only checks that the models load
+    return engine, resolve_device(device)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
 
 
@@ -110,6 +132,11 @@ def segment(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    num_workers: NumWorkers = None,
+    cpus_per_worker: CpusPerWorker = 1,
+    gpus_per_worker: GpusPerWorker = 0.0,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -117,21 +144,13 @@ def segment(
 
     Exit code 1 when any image failed; the batch always goes on past failures.
     """
-    from .backbones import load_backbone
     from .outputs import OutputOptions
-    from .segment import run_segment
+    from .segment import SegmentSetup, run_segment
 
-    torch_device = resolve_device(device)
-    model = load_backbone(backbone, backbone_weights, torch_device, backbone_config)
-    refiner = None
-    if refine:
-        from .refiner import Refiner, checkpoint_for_labels
-
-        chosen = checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
-        refiner = Refiner.load(chosen, torch_device)
-        refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
-    options = OutputOptions(save_probs, overlay, compare)
-    report = run_segment(model, images, out, refiner, options, batch_size, overwrite, progress=not quiet,
+    engine_options, torch_device = _engine(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
+    setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
+                         OutputOptions(save_probs, overlay, compare), out)
+    report = run_segment(setup, images, torch_device, engine_options, batch_size, overwrite, progress=not quiet,
                          verbose=verbose)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
@@ -182,6 +201,11 @@ def refine(
     ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    num_workers: NumWorkers = None,
+    cpus_per_worker: CpusPerWorker = 1,
+    gpus_per_worker: GpusPerWorker = 0.0,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -189,8 +213,7 @@ def refine(
     from .datasets import VOC
     from .errors import SpnrefineError
     from .outputs import OutputOptions
-    from .refine import infer_num_classes, pair_images_and_masks, run_refine
-    from .refiner import Refiner
+    from .refine import RefineSetup, infer_num_classes, pair_images_and_masks, run_refine
 
     if images.resolve() == out.resolve() or masks.resolve() == out.resolve():
         raise SpnrefineError(f"{out}: the output folder must differ from the image and mask folders")
@@ -205,12 +228,10 @@ def refine(
     if num_classes is None:
         num_classes = infer_num_classes(pairs, colours, ignore_index)
         typer.echo(f"classes: {num_classes} (inferred; --num-classes to set)", err=True)
-    refiner = Refiner.load(checkpoint, resolve_device(device))
-    refiner.check_classes(num_classes, f"checkpoint {checkpoint}")
-    options = OutputOptions(save_probs, overlay, compare)
-    report = run_refine(refiner, pairs, out, num_classes, ignore_index, colours or VOC.palette, options, gt,
-                        overwrite, resize_masks, progress=not quiet, mask_palette=colours,
-                        verbose=verbose)
+    engine_options, torch_device = _engine(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
+    setup = RefineSetup(checkpoint, num_classes, ignore_index, colours or VOC.palette, colours,
+                        OutputOptions(save_probs, overlay, compare), out, gt, resize_masks)
+    report = run_refine(setup, pairs, torch_device, engine_options, overwrite, progress=not quiet, verbose=verbose)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:

@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+import torch
 
 from .batch import BatchReport, find_files, relative_stem
+from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
-from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map, soften
+from .io.coarse import (
+    MASK_SUFFIXES,
+    labels_to_probabilities,
+    read_coarse_labels,
+    read_probability_map,
+    soften,
+)
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
 from .io.writers import remove_stale_temporaries
@@ -91,38 +98,70 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
     return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels
 
 
-def run_refine(
-    refiner, pairs: list[Pair], out: Path, num_classes: int, ignore_index: int | None, palette,
-    options: OutputOptions, truth_dir: Path | None = None, overwrite: bool = False, resize_masks: bool = False,
-    progress: bool = True, mask_palette=None, verbose: bool = False,
-) -> BatchReport:
-    """Refine every pair; ``palette`` colours the outputs, ``mask_palette`` (None: none given) decodes
-    colour-coded masks."""
-    remove_stale_temporaries(out)  # left by a run that was killed mid-write
-    report = BatchReport()
-    todo = [p for p in pairs if overwrite or not all(path.exists() for path in options.paths(out, p.stem))]
-    report.skipped = len(pairs) - len(todo)
-    with tqdm(total=len(todo), unit="img", disable=not progress, dynamic_ncols=True) as bar:
-        for pair in todo:
+@dataclass(frozen=True)
+class RefineSetup:
+    """What a worker needs to refine pairs and write outputs (picklable: sent to Ray workers)."""
+
+    checkpoint: str
+    num_classes: int
+    ignore_index: int | None
+    palette: list  # colours the outputs
+    mask_palette: list | None  # decodes colour-coded masks (None: none given)
+    options: OutputOptions
+    out: Path
+    truth_dir: Path | None = None  # ground truth for the --compare pictures
+    resize_masks: bool = False
+
+    def build(self, device: torch.device) -> RefineWorker:
+        from .refiner import Refiner
+
+        refiner = Refiner.load(self.checkpoint, device)
+        refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
+        return RefineWorker(refiner, self)
+
+
+class RefineWorker:
+    def __init__(self, refiner, setup: RefineSetup):
+        self.refiner, self.setup = refiner, setup
+
+    def process(self, chunk: list[Pair]) -> list[Outcome]:
+        outcomes = []
+        for pair in chunk:
             try:
-                image = read_image(pair.image)
-                probs, coarse_labels = load_coarse(pair, num_classes, ignore_index, mask_palette, image.shape,
-                                                   resize_masks)
-                refined = refiner.refine(image, probs)
-                labels = refined.argmax(0).astype(np.uint8)
-                truth = None
-                if options.compare and truth_dir is not None:
-                    truth_path = truth_dir / pair.stem.with_suffix(".png")
-                    truth = read_label_png(truth_path) if truth_path.is_file() else None
-                if coarse_labels is None:
-                    coarse_labels = probs.argmax(0)
-                write_outputs(options, out, pair.stem, labels, refined, palette, image, coarse_labels, truth)
-                report.done += 1
-                if verbose:
-                    tqdm.write(f"{pair.image} + {pair.mask} → {out / pair.stem.with_suffix('.png')}")
+                self._refine(pair)
+                outcomes.append(Outcome(pair.image, self.setup.out / pair.stem.with_suffix(".png")))
             except SpnrefineError as error:
-                report.fail(pair.image, str(error))
+                outcomes.append(Outcome(pair.image, None, str(error)))
             except (RuntimeError, ValueError, OSError) as error:
-                report.fail(pair.image, f"{pair.image}: {type(error).__name__}: {error}")
-            bar.update(1)
-    return report
+                outcomes.append(Outcome(pair.image, None, f"{pair.image}: {type(error).__name__}: {error}"))
+        return outcomes
+
+    def _refine(self, pair: Pair) -> None:
+        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
+        setup = self.setup
+        image = read_image(pair.image)
+        probs, coarse_labels = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
+                                           image.shape, setup.resize_masks)
+        refined = self.refiner.refine(image, probs)
+        labels = refined.argmax(0).astype(np.uint8)
+        truth = None
+        if setup.options.compare and setup.truth_dir is not None:
+            truth_path = setup.truth_dir / pair.stem.with_suffix(".png")
+            truth = read_label_png(truth_path) if truth_path.is_file() else None
+        if coarse_labels is None:
+            coarse_labels = probs.argmax(0)
+        write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
+                      truth)
+
+
+PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes
+
+
+def run_refine(setup: RefineSetup, pairs: list[Pair], device: torch.device, engine: EngineOptions = EngineOptions(),
+               overwrite: bool = False, progress: bool = True, verbose: bool = False) -> BatchReport:
+    """Refine every pair that has no outputs yet (all with ``overwrite``)."""
+    worker = setup.build(device)
+    remove_stale_temporaries(setup.out)  # left by a run that was killed mid-write
+    todo = [p for p in pairs if overwrite or not all(path.exists() for path in setup.options.paths(setup.out, p.stem))]
+    report = BatchReport(skipped=len(pairs) - len(todo))
+    return run_chunks(setup, worker, chunked(todo, PAIRS_PER_CHUNK), engine, report, progress, verbose)

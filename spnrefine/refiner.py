@@ -14,6 +14,7 @@ from .checkpoints import load_state_dict_strict, load_weights
 from .errors import SpnrefineError
 from .io.images import MAX_PIXELS
 from .model import RefinerConfig, SpnRefiner, fold_batchnorm
+from .numerics import pin_pointwise_convolutions
 
 CHECKPOINT_FORMAT = "spnrefine-refiner"
 
@@ -54,9 +55,11 @@ class Refiner:
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.model = fold_batchnorm(model.eval()).to(self.device)
+        if self.device.type == "cpu":
+            pin_pointwise_convolutions(self.model)  # same bits on any number of threads
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu") -> "Refiner":
+    def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu") -> Refiner:
         """A shipped checkpoint by name ("agnostic", "camvid"; sha256-verified) or a checkpoint file."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:

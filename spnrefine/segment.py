@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from .backbones import Backbone, predict_logits
-from .batch import BatchReport, check_outputs_do_not_overwrite_inputs, find_files, relative_stem
+from .backbones import predict_logits
+from .batch import (
+    BatchReport,
+    check_outputs_do_not_overwrite_inputs,
+    find_files,
+    relative_stem,
+)
+from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.images import read_image
 from .io.writers import remove_stale_temporaries
 from .outputs import OutputOptions, write_outputs
 
+Job = tuple[Path, Path]  # (image, stem relative to the image folder)
 
-def plan(images_root: Path, out: Path, options: OutputOptions) -> list[tuple[Path, Path]]:
+
+def plan(images_root: Path, out: Path, options: OutputOptions) -> list[Job]:
     """(image, relative stem) for every input; refuses outputs that would overwrite inputs."""
     if Path(images_root).resolve() == Path(out).resolve():
         raise SpnrefineError(f"{out}: the output folder is the input folder; outputs would overwrite or mix "
@@ -29,62 +37,98 @@ def plan(images_root: Path, out: Path, options: OutputOptions) -> list[tuple[Pat
     return jobs
 
 
-def _batches(jobs, batch_size: int, report: BatchReport, bar):
-    """Read images; yield lists of (path, stem, image) of one size, at most batch_size long."""
-    pending: list[tuple[Path, Path, np.ndarray]] = []
-    for path, stem in jobs:
-        try:
-            image = read_image(path)
-        except SpnrefineError as error:
-            report.fail(path, str(error))
-            bar.update(1)
-            continue
-        if pending and (len(pending) == batch_size or pending[0][2].shape != image.shape):
-            yield pending
-            pending = []
-        pending.append((path, stem, image))
-    if pending:
-        yield pending
+@dataclass(frozen=True)
+class SegmentSetup:
+    """What a worker needs to build the models and write outputs (picklable: sent to Ray workers)."""
+
+    backbone: str
+    backbone_weights: Path | None
+    backbone_config: Path | None
+    refine: bool
+    checkpoint: str | None  # None: the shipped refiner that fits the backbone
+    options: OutputOptions
+    out: Path
+
+    def build(self, device: torch.device) -> SegmentWorker:
+        from .backbones import load_backbone
+        from .refiner import Refiner, checkpoint_for_labels
+
+        model = load_backbone(self.backbone, self.backbone_weights, device, self.backbone_config)
+        refiner = None
+        if self.refine:
+            chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
+            refiner = Refiner.load(chosen, device)
+            refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
+        return SegmentWorker(model, refiner, self.options, self.out)
+
+
+def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
+    """Consecutive images of one size: each run is one forward pass."""
+    run: list = []
+    for item in items:
+        if run and run[0][2].shape != item[2].shape:
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
+
+
+class SegmentWorker:
+    def __init__(self, backbone, refiner, options: OutputOptions, out: Path):
+        self.backbone, self.refiner, self.options, self.out = backbone, refiner, options, out
+
+    def process(self, chunk: list[Job]) -> list[Outcome]:
+        """Segment (and refine) a chunk of images; writes ``out/<stem>.png`` and the optional outputs."""
+        outcomes, readable = [], []
+        for path, stem in chunk:
+            try:
+                readable.append((path, stem, read_image(path)))
+            except SpnrefineError as error:
+                outcomes.append(Outcome(path, None, str(error)))
+        for run in same_size_runs(readable):
+            try:
+                labels, probs, coarse_labels = self._predict([image for _, _, image in run])
+            except (SpnrefineError, RuntimeError, ValueError, OSError) as error:
+                outcomes += [Outcome(path, None, f"{path}: {error}") for path, _, _ in run]
+                continue
+            for i, (path, stem, image) in enumerate(run):
+                try:
+                    write_outputs(self.options, self.out, stem, labels[i], probs[i], self.backbone.labels.palette,
+                                  image, coarse_labels[i])
+                    outcomes.append(Outcome(path, self.out / stem.with_suffix(".png")))
+                except (SpnrefineError, ValueError, OSError) as error:
+                    outcomes.append(Outcome(path, None, f"{path}: {error}"))
+        return outcomes
+
+    def _predict(self, images: list[np.ndarray]):
+        """Same-size images → labels (N, H, W) uint8, probabilities (N, K, H, W) or Nones, coarse labels or Nones."""
+        probabilities = torch.softmax(predict_logits(self.backbone, images), dim=1)
+        coarse = probabilities
+        if self.refiner is not None:
+            probabilities = self.refiner.refine_batch(images, probabilities)
+        labels = probabilities.argmax(dim=1).to(torch.uint8).cpu().numpy()
+        coarse_labels = coarse.argmax(dim=1).cpu().numpy() if self.refiner is not None else [None] * len(images)
+        probs = probabilities.cpu().numpy() if self.options.save_probs else [None] * len(images)
+        return labels, probs, coarse_labels
 
 
 def run_segment(
-    backbone: Backbone,
+    setup: SegmentSetup,
     images_root: Path,
-    out: Path,
-    refiner=None,
-    options: OutputOptions = OutputOptions(),
+    device: torch.device,
+    engine: EngineOptions = EngineOptions(),
     batch_size: int = 4,
     overwrite: bool = False,
     progress: bool = True,
     verbose: bool = False,
 ) -> BatchReport:
-    """Write ``out/<stem>.png`` (palette labels) and the optional outputs of ``options``."""
+    """Segment every image under ``images_root`` that has no outputs yet (all with ``overwrite``)."""
+    out, options = setup.out, setup.options
+    worker = setup.build(device)
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
-    report = BatchReport()
     jobs = plan(images_root, out, options)
     todo = [(path, stem) for path, stem in jobs
             if overwrite or not all(p.exists() for p in options.paths(out, stem))]
-    report.skipped = len(jobs) - len(todo)
-    palette = backbone.labels.palette
-    with tqdm(total=len(todo), unit="img", disable=not progress, dynamic_ncols=True) as bar:
-        for batch in _batches(todo, batch_size, report, bar):
-            images = [image for _, _, image in batch]
-            try:
-                probabilities = torch.softmax(predict_logits(backbone, images), dim=1)
-                coarse = probabilities
-                if refiner is not None:
-                    probabilities = refiner.refine_batch(images, probabilities)
-                labels = probabilities.argmax(dim=1).to(torch.uint8).cpu().numpy()
-                coarse_labels = coarse.argmax(dim=1).cpu().numpy() if refiner is not None else None
-                probs = probabilities.cpu().numpy() if options.save_probs else [None] * len(batch)
-                for i, (path, stem, image) in enumerate(batch):
-                    write_outputs(options, out, stem, labels[i], probs[i], palette, image,
-                                  coarse_labels[i] if coarse_labels is not None else None)
-                    report.done += 1
-                    if verbose:
-                        tqdm.write(f"{path} → {out / stem.with_suffix('.png')}")
-            except (SpnrefineError, RuntimeError, ValueError, OSError) as error:
-                for path, _, _ in batch:
-                    report.fail(path, f"{path}: {error}")
-            bar.update(len(batch))
-    return report
+    report = BatchReport(skipped=len(jobs) - len(todo))
+    return run_chunks(setup, worker, chunked(todo, batch_size), engine, report, progress, verbose)

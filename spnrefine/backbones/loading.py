@@ -12,6 +12,7 @@ from torch import nn
 from ..checkpoints import load_state_dict_strict, load_weights
 from ..datasets import PRESETS, VOC, LabelSet
 from ..errors import SpnrefineError
+from ..numerics import pin_pointwise_convolutions
 from .registry import USER_MODEL, BackboneSpec, Preprocessing, get_backbone
 
 
@@ -108,5 +109,7 @@ def load_backbone(
     path = _registered_weights(spec, weights)
     model = spec.build()
     load_state_dict_strict(model, load_weights(path), path, spec.name)
+    if device.type == "cpu":
+        pin_pointwise_convolutions(model)  # same bits on 1 thread (a Ray worker) as on many
     return Backbone(spec.name, model.to(device).eval(), spec.labels, spec.num_outputs, spec.preprocessing,
                     spec.output_key, device)

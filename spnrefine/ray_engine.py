@@ -1,0 +1,106 @@
+"""``--engine ray``: the local engine's chunks and workers, spread over a Ray cluster with Ray Data.
+
+Each Ray worker is an actor that builds the models once (``setup.build``) and then processes chunks
+(``map_batches`` over an actor pool); outcomes stream back to this process for the progress bar and
+the report. Workers read inputs and write outputs themselves, atomically, so every node must see the
+same files at the same paths (one machine, or a shared filesystem). Imported only for ``--engine ray``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import pickle
+from collections.abc import Callable
+
+import numpy as np
+
+from .engine import EngineOptions, Outcome, Setup
+from .errors import SpnrefineError
+
+try:
+    import ray
+    import ray.data
+except ImportError as error:  # the optional extra is missing
+    raise SpnrefineError(f"--engine ray needs Ray: pip install 'spnrefine[ray]' ({error})") from None
+
+CHUNKS_PER_BLOCK = 4  # outcomes arrive a block at a time: small blocks keep the progress bar moving
+
+
+class ChunkActor:
+    """One Ray worker: the models, built once, and the driver's working directory (relative paths)."""
+
+    def __init__(self, setup: Setup, working_directory: str, threads: int, gpus: float):
+        import numba
+        import torch
+
+        try:
+            os.chdir(working_directory)
+        except OSError as error:
+            raise SpnrefineError(f"this Ray node lacks the driver's working directory {working_directory} "
+                                 "(inputs and outputs must be at the same paths on every node)") from error
+        torch.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        self.worker = setup.build(torch.device("cuda" if gpus > 0 else "cpu"))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outcomes = [o for blob in batch["chunk"] for o in self.worker.process(pickle.loads(blob))]
+        return {"outcome": np.array([pickle.dumps(o) for o in outcomes], dtype=object)}
+
+
+def connect(engine: EngineOptions) -> bool:
+    """Join the cluster at ``engine.address`` or start Ray here; True when this call started it."""
+    if ray.is_initialized():  # the caller (a notebook, a test) connected already
+        return False
+    quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
+    try:
+        if engine.address:
+            ray.init(address=engine.address, **quiet)
+        else:
+            ray.init(include_dashboard=False, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = engine.address or "this machine"
+        raise SpnrefineError(f"cannot start or reach a Ray cluster at {where}: {error}") from None
+    return True
+
+
+def pool_size(engine: EngineOptions) -> int:
+    """--num-workers, else as many workers as the cluster's CPUs (or GPUs) hold."""
+    if engine.num_workers:
+        return engine.num_workers
+    resources = ray.cluster_resources()
+    if engine.gpus_per_worker > 0:
+        return max(1, math.floor(resources.get("GPU", 0) / engine.gpus_per_worker))
+    return max(1, math.floor(resources.get("CPU", 1) / engine.cpus_per_worker))
+
+
+def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: Callable[[list[Outcome]], None]):
+    """Process ``chunks`` on Ray; ``record`` gets the outcomes as they arrive."""
+    if not chunks:
+        return
+    started = connect(engine)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # ours counts images
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        workers = pool_size(engine)
+        blocks = min(len(chunks), max(workers * 2, math.ceil(len(chunks) / CHUNKS_PER_BLOCK)))
+        rows = [{"chunk": pickle.dumps(chunk)} for chunk in chunks]
+        outcomes = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+            ChunkActor,
+            fn_constructor_args=(setup, os.getcwd(), engine.cpus_per_worker, engine.gpus_per_worker),
+            batch_size=1,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=engine.cpus_per_worker,
+            num_gpus=engine.gpus_per_worker,
+        )
+        for batch in outcomes.iter_batches(batch_size=None, batch_format="numpy"):
+            record([pickle.loads(blob) for blob in batch["outcome"]])
+    except ray.exceptions.RayError as error:
+        raise SpnrefineError(f"the Ray run failed: {error}") from None
+    finally:
+        if started:
+            ray.shutdown()
