@@ -103,6 +103,8 @@ def _engine(kind: str, address, num_workers, cpus_per_worker: int, gpus_per_work
     if kind == "ray":
         if device != "auto":
             raise SpnrefineError("--device is for --engine local; Ray workers use a GPU when --gpus-per-worker > 0")
+        from . import ray_engine  # noqa: F401  (without the ray extra: a clear error before any work)
+
         return engine, resolve_device("cpu")  # the driver only checks that the models load
     return engine, resolve_device(device)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
@@ -357,6 +359,31 @@ def benchmark_segment(
     typer.echo(f"{len(decoded)} images, {decoded[0].shape[1]}x{decoded[0].shape[0]}, device {torch_device}")
     for label, rate in time_pipeline(model, refiner, decoded):
         typer.echo(f"{label:<24} {rate:6.2f} images/s")
+
+
+@benchmark_app.command("engines")
+@_friendly
+def benchmark_engines(
+    images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are used).")],
+    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    refine: Annotated[bool, typer.Option(help="Refine with the SPN refiner.")] = True,
+    limit: Annotated[int, typer.Option(min=1, help="How many images.")] = 40,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 4,
+    address: Address = None,
+    num_workers: NumWorkers = 2,
+    cpus_per_worker: CpusPerWorker = 1,
+) -> None:
+    """`segment` with the local engine vs the Ray engine: images/s side by side, files compared byte by byte."""
+    from .engine import EngineOptions
+    from .engine_benchmark import compare_engines
+    from .outputs import OutputOptions
+    from .segment import SegmentSetup
+
+    setup = SegmentSetup(backbone, backbone_weights, None, refine, None, OutputOptions(), Path("."))
+    engine = EngineOptions("ray", address, num_workers, cpus_per_worker)
+    for line in compare_engines(setup, images, limit, engine, batch_size):
+        typer.echo(line)
 
 
 @benchmark_app.command("refinement")

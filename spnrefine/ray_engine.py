@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import pickle
+import socket
 from collections.abc import Callable
 
 import numpy as np
@@ -49,8 +50,22 @@ class ChunkActor:
         return {"outcome": np.array([pickle.dumps(o) for o in outcomes], dtype=object)}
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """HOST:PORT must accept a connection: ``ray.init`` would otherwise retry for minutes."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # 'auto', 'ray://…' and other forms are Ray's to check
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise SpnrefineError(f"cannot reach a Ray cluster at {address}: {error} (is `ray start --head` running "
+                             "there, and is this its GCS port, 6379 by default?)") from None
+
+
 def connect(engine: EngineOptions) -> bool:
     """Join the cluster at ``engine.address`` or start Ray here; True when this call started it."""
+    if engine.address:
+        check_reachable(engine.address)
     if ray.is_initialized():  # the caller (a notebook, a test) connected already
         return False
     quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
