@@ -50,8 +50,9 @@ class EngineOptions:
     def __post_init__(self):
         if self.kind not in ("local", "ray"):
             raise SpnrefineError(f"--engine must be local or ray, got {self.kind!r}")
-        if self.kind == "local" and (self.address or self.num_workers or self.gpus_per_worker):
-            raise SpnrefineError("--address, --num-workers and --gpus-per-worker need --engine ray")
+        if self.kind == "local" and (self.address or self.num_workers or self.gpus_per_worker
+                                     or self.cpus_per_worker != 1):
+            raise SpnrefineError("--address, --num-workers, --cpus-per-worker and --gpus-per-worker need --engine ray")
 
 
 def chunked(items: Sequence, size: int) -> list[list]:

@@ -100,7 +100,7 @@ def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: 
         context.enable_progress_bars = False  # ours counts images
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.ERROR)
-        workers = pool_size(engine)
+        workers = min(pool_size(engine), len(chunks))
         blocks = min(len(chunks), max(workers * 2, math.ceil(len(chunks) / CHUNKS_PER_BLOCK)))
         rows = [{"chunk": pickle.dumps(chunk)} for chunk in chunks]
         outcomes = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(

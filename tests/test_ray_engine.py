@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,34 @@ def test_engine_options_are_checked_before_any_work(tmp_path, extra, message):
 def test_engine_benchmark_reports_both_engines_and_identical_files(ray_cluster, camvid_folder):
     (camvid_folder / "images" / "broken.png").unlink()
     result = runner.invoke(app, ["benchmark", "engines", str(camvid_folder / "images"), "--backbone-weights",
-                                 str(ESPNET_WEIGHTS), "--limit", "3", "--no-refine"])
+                                 str(ESPNET_WEIGHTS), "--limit", "3", "--batch-size", "1", "--no-refine"])
     assert result.exit_code == 0, result.output
     assert "ray      2 x 1 CPU" in result.output and "local    1 (" in result.output
     assert "outputs identical: yes (3 files)" in result.output
+
+
+def test_a_killed_ray_run_leaves_no_partial_file_and_a_rerun_resumes(ray_cluster, tmp_path):
+    from PIL import Image
+    from test_reliability import _command, _dataset
+
+    images, masks = _dataset(tmp_path, 40)
+    out = tmp_path / "ray"
+    command = [*_command(images, masks, out), "--engine", "ray", "--address", ray_cluster, "--num-workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("*.npy"))) < 3:
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    time.sleep(2)  # Ray ends the dead driver's workers
+    finished = list(out.glob("*.png"))
+    assert 0 < len(finished) < 40, "the kill came too late to test anything"
+    for png in finished:
+        Image.open(png).load()  # every visible PNG is complete
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "skipped 0" not in rerun.stdout and "failed 0" in rerun.stdout
+    assert not list(out.rglob("*.part")), "stale temporaries were not cleaned up"
+    local = subprocess.run(_command(images, masks, tmp_path / "local"), capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr
+    assert_same_files(tmp_path / "local", out)
