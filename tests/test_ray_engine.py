@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import ray
 import torch
+from conftest import CAMVID, ESPNET_WEIGHTS, camvid_names, needs_shared
 from typer.testing import CliRunner
 
-from conftest import CAMVID, ESPNET_WEIGHTS, camvid_names, needs_shared
 from spnrefine.cli import app
 
 runner = CliRunner()
