@@ -26,7 +26,7 @@ try:
 except ImportError as error:  # the optional extra is missing
     raise SpnrefineError(f"--engine ray needs Ray: pip install 'spnrefine[ray]' ({error})") from None
 
-CHUNKS_PER_BLOCK = 4  # outcomes arrive a block at a time: small blocks keep the progress bar moving
+MAX_BLOCKS = 10_000  # outcomes arrive a block at a time: one chunk per block keeps the progress bar moving
 
 
 class ChunkActor:
@@ -101,7 +101,7 @@ def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: 
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         workers = min(pool_size(engine), len(chunks))
-        blocks = min(len(chunks), max(workers * 2, math.ceil(len(chunks) / CHUNKS_PER_BLOCK)))
+        blocks = min(len(chunks), MAX_BLOCKS)
         rows = [{"chunk": pickle.dumps(chunk)} for chunk in chunks]
         outcomes = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             ChunkActor,
