@@ -267,9 +267,9 @@ def evaluate(
     ] = None,
     clip: Annotated[bool, typer.Option(help="Treat out-of-range ground-truth labels as ignored, not an error.")] = False,
     allow_missing: Annotated[bool, typer.Option(help="Evaluate the pairs that exist when predictions are missing.")] = False,
-    boundary: Annotated[bool, typer.Option(help="Compute Boundary IoU (d = 2% of the diagonal).")] = True,
+    boundary: Annotated[bool, typer.Option(help="Compute Boundary IoU (d = 2% of the diagonal) and mBA.")] = True,
 ) -> None:
-    """mIoU, per-class IoU, pixel/mean accuracy and Boundary IoU of predictions against ground truth."""
+    """mIoU, per-class IoU, pixel/mean accuracy, Boundary IoU and mBA of predictions against ground truth."""
     import json
 
     from .evaluate import evaluate_folders, format_report

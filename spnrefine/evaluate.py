@@ -87,8 +87,8 @@ def format_report(summary: dict, other: dict | None = None, names: tuple[str, st
             row += f"{cell(o):>12}{delta(iou, o):>8}{delta(boundary.get(name), other_boundary.get(name)):>8}"
         lines.append(row)
     lines.append("")
-    for key, label in (("miou", "mIoU"), ("boundary_iou", "boundary IoU"), ("pixel_accuracy", "pixel accuracy"),
-                       ("mean_accuracy", "mean accuracy")):
+    for key, label in (("miou", "mIoU"), ("boundary_iou", "boundary IoU"), ("mba", "mBA"),
+                       ("pixel_accuracy", "pixel accuracy"), ("mean_accuracy", "mean accuracy")):
         row = f"{label:<16}{cell(summary[key]):>8}"
         if other:
             row += f"{cell(other[key]):>12}{delta(summary[key], other[key]):>8}"

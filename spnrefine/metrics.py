@@ -4,6 +4,8 @@ Predictions outside [0, K) count as wrong for the ground-truth class and as no c
 prediction; ground-truth pixels equal to the ignore index count nowhere.
 Boundary IoU follows Cheng et al. 2021: each class mask's band of width d = 2% of the
 image diagonal inside its contour, intersected over union, summed over the dataset.
+mBA (mean boundary accuracy) follows CascadePSP (Cheng et al. 2020): pixel accuracy within r of a
+ground-truth label change, averaged over 5 radii from 1 to (H + W) / 300, then over images.
 """
 
 from __future__ import annotations
@@ -25,6 +27,24 @@ def mask_boundary(mask: np.ndarray, dilation_ratio: float = BOUNDARY_DILATION_RA
     return mask & (eroded == 0)
 
 
+BOUNDARY_ACCURACY_STEPS = 5
+
+
+def boundary_accuracy(prediction: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> float | None:
+    """(H, W) labels and valid mask → accuracy in [0, 1] near ground-truth label changes (None: no change)."""
+    height, width = truth.shape
+    labels = truth.astype(np.uint16)
+    max_radius = (width + height) / 300
+    accuracies = []
+    for step in range(BOUNDARY_ACCURACY_STEPS):
+        radius = max(1, 1 + int((max_radius - 1) / BOUNDARY_ACCURACY_STEPS * step))
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        band = (cv2.dilate(labels, disk) != cv2.erode(labels, disk)) & valid
+        if band.any():
+            accuracies.append(np.count_nonzero(prediction[band] == truth[band]) / np.count_nonzero(band))
+    return float(np.mean(accuracies)) if accuracies else None
+
+
 @dataclass
 class SegmentationMetrics:
     """Accumulates confusion and boundary counts over images; read results with :meth:`summary`."""
@@ -35,6 +55,7 @@ class SegmentationMetrics:
     confusion: np.ndarray = field(init=False)  # (K, K+1): rows ground truth, last column "outside [0, K)"
     boundary_intersection: np.ndarray = field(init=False)
     boundary_union: np.ndarray = field(init=False)
+    boundary_accuracies: list[float] = field(init=False, default_factory=list)  # per image, for mBA
     images: int = field(init=False, default=0)
 
     def __post_init__(self):
@@ -61,11 +82,14 @@ class SegmentationMetrics:
                 pred_band = mask_boundary(pred == c) & valid
                 self.boundary_intersection[c] += np.count_nonzero(gt_band & pred_band)
                 self.boundary_union[c] += np.count_nonzero(gt_band | pred_band)
+            accuracy = boundary_accuracy(prediction, truth, valid)
+            if accuracy is not None:
+                self.boundary_accuracies.append(accuracy)
         self.images += 1
 
     def summary(self, class_names: list[str] | tuple[str, ...] | None = None) -> dict:
         """Percentages: miou, per_class_iou (name → value, NaN-free: classes absent everywhere are left
-        out of means and reported as None), pixel_accuracy, mean_accuracy, boundary_iou."""
+        out of means and reported as None), pixel_accuracy, mean_accuracy, boundary_iou, mba."""
         k = self.num_classes
         names = list(class_names) if class_names else [str(i) for i in range(k)]
         intersection = np.diag(self.confusion[:, :k]).astype(float)
@@ -90,4 +114,5 @@ class SegmentationMetrics:
             "mean_accuracy": pct(np.nanmean(accuracy)) if has_truth.any() else None,
             "boundary_iou": pct(np.nanmean(b_iou)) if self.boundary and b_present.any() else None,
             "per_class_boundary_iou": {name: pct(v) for name, v in zip(names, b_iou)} if self.boundary else None,
+            "mba": pct(np.mean(self.boundary_accuracies)) if self.boundary_accuracies else None,
         }

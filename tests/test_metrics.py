@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from spnrefine.cli import app
 from spnrefine.io.writers import write_label_png
-from spnrefine.metrics import SegmentationMetrics, mask_boundary
+from spnrefine.metrics import SegmentationMetrics, mask_boundary, boundary_accuracy
 
 # Two 2x3 images, 3 classes, ignore 9. Ground truth / prediction:
 TRUTH = [np.array([[0, 0, 1], [1, 2, 9]]), np.array([[2, 2, 2], [0, 1, 1]])]
@@ -52,6 +52,26 @@ def test_boundary_iou_is_perfect_for_a_perfect_prediction_and_lower_for_a_shifte
     assert shifted.summary()["boundary_iou"] < shifted.summary()["miou"] < 100
 
 
+def test_mean_boundary_accuracy_by_hand():
+    """300×300: every radius is 1 (max (H+W)/300 = 2), a 3×3 cross; the band is columns 149 and 150."""
+    truth = np.zeros((300, 300), np.int64)
+    truth[:, 150:] = 1
+    shifted = truth.copy()
+    shifted[:, 149] = 1  # one column wrong: half the band
+    valid = np.ones(truth.shape, bool)
+    assert boundary_accuracy(truth, truth, valid) == 1.0
+    assert boundary_accuracy(shifted, truth, valid) == 0.5
+    valid[:100] = False  # ignored rows leave the band; their errors do not count
+    assert boundary_accuracy(np.where(valid, shifted, 1 - truth), truth, valid) == 0.5
+    assert boundary_accuracy(truth, np.zeros_like(truth), valid) is None  # no label change
+
+    metrics = SegmentationMetrics(2, ignore_index=9)
+    metrics.update(shifted, truth)
+    metrics.update(truth, truth)
+    metrics.update(truth, np.full_like(truth, 1))  # no boundary: not averaged in
+    assert metrics.summary()["mba"] == 75.0
+
+
 def test_evaluate_command_json_and_compare(tmp_path):
     for folder, maps in (("pred", PRED), ("gt", TRUTH), ("other", TRUTH)):
         for i, labels in enumerate(maps):
@@ -64,7 +84,7 @@ def test_evaluate_command_json_and_compare(tmp_path):
     assert data["per_class_iou"] == {"0": 50.0, "1": 60.0, "2": 75.0}
     assert data["compare_to"]["miou"] == 100.0
     assert "-40.00" in result.output  # class 1: 60 vs the perfect "other"
-    assert set(data) >= {"miou", "per_class_iou", "pixel_accuracy", "mean_accuracy", "boundary_iou"}
+    assert set(data) >= {"miou", "per_class_iou", "pixel_accuracy", "mean_accuracy", "boundary_iou", "mba"}
 
 
 def test_evaluate_errors_name_the_file(tmp_path):
