@@ -83,6 +83,7 @@ def _class_names(value: Optional[str], num_classes: int) -> list[str]:
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
 Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'spnrefine[ray]').")]
 Address = Annotated[
     Optional[str], typer.Option(help="Ray cluster: 'auto' or HOST:PORT (default: start Ray on this machine).")
@@ -107,7 +108,6 @@ def _engine(kind: str, address, num_workers, cpus_per_worker: int, gpus_per_work
 
         return engine, resolve_device("cpu")  # the driver only checks that the models load
     return engine, resolve_device(device)
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
 
 
 @app.command()

@@ -11,13 +11,7 @@ import torch
 from .batch import BatchReport, find_files, relative_stem
 from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
-from .io.coarse import (
-    MASK_SUFFIXES,
-    labels_to_probabilities,
-    read_coarse_labels,
-    read_probability_map,
-    soften,
-)
+from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map, soften
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
 from .io.writers import remove_stale_temporaries
