@@ -133,6 +133,9 @@ def segment(
     ] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
+    list_file: Annotated[
+        Optional[Path], typer.Option("--list", help="Only these images: relative paths or file names, one per line.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
     engine: Engine = "local",
     address: Address = None,
@@ -152,8 +155,9 @@ def segment(
     engine_options, torch_device = _engine(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
                          OutputOptions(save_probs, overlay, compare), out)
+    names = _names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, engine_options, batch_size, overwrite, progress=not quiet,
-                         verbose=verbose)
+                         verbose=verbose, names=names)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:

@@ -24,8 +24,10 @@ from .outputs import OutputOptions, write_outputs
 Job = tuple[Path, Path]  # (image, stem relative to the image folder)
 
 
-def plan(images_root: Path, out: Path, options: OutputOptions) -> list[Job]:
-    """(image, relative stem) for every input; refuses outputs that would overwrite inputs."""
+def plan(images_root: Path, out: Path, options: OutputOptions, names: list[str] | None = None
+         ) -> tuple[list[Job], list[str]]:
+    """(image, relative stem) for every input (only those ``names``, if given: relative paths or file
+    names, suffix optional) and the names that match no image; refuses outputs that would overwrite inputs."""
     if Path(images_root).resolve() == Path(out).resolve():
         raise SpnrefineError(f"{out}: the output folder is the input folder; outputs would overwrite or mix "
                              "with the inputs, choose another --out folder")
@@ -33,8 +35,14 @@ def plan(images_root: Path, out: Path, options: OutputOptions) -> list[Job]:
     if not images:
         raise SpnrefineError(f"{images_root}: no images found (.png, .jpg, .jpeg, .bmp, .tif, .webp)")
     jobs = [(image, relative_stem(image, images_root)) for image in images]
+    unmatched: list[str] = []
+    if names is not None:
+        wanted = {Path(n).with_suffix(""): n for n in names}
+        jobs = [(image, stem) for image, stem in jobs if stem in wanted or Path(stem.name) in wanted]
+        found = {stem for _, stem in jobs} | {Path(stem.name) for _, stem in jobs}
+        unmatched = [name for key, name in wanted.items() if key not in found]
     check_outputs_do_not_overwrite_inputs([p for _, stem in jobs for p in options.paths(out, stem)], images)
-    return jobs
+    return jobs, unmatched
 
 
 @dataclass(frozen=True)
@@ -122,13 +130,17 @@ def run_segment(
     overwrite: bool = False,
     progress: bool = True,
     verbose: bool = False,
+    names: list[str] | None = None,
 ) -> BatchReport:
-    """Segment every image under ``images_root`` that has no outputs yet (all with ``overwrite``)."""
+    """Segment every image under ``images_root`` (or those ``names``) that has no outputs yet (all with
+    ``overwrite``); listed names without an image are failures."""
     out, options = setup.out, setup.options
     worker = setup.build(device)
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
-    jobs = plan(images_root, out, options)
+    jobs, unmatched = plan(images_root, out, options, names)
     todo = [(path, stem) for path, stem in jobs
             if overwrite or not all(p.exists() for p in options.paths(out, stem))]
     report = BatchReport(skipped=len(jobs) - len(todo))
+    for name in unmatched:
+        report.fail(Path(name), f"{name}: listed, but no such image in {images_root}")
     return run_chunks(setup, worker, chunked(todo, batch_size), engine, report, progress, verbose)
