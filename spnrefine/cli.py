@@ -225,8 +225,12 @@ def refine(
         raise SpnrefineError(f"{out}: the output folder must differ from the image and mask folders")
     colours = _palette(palette)
     names = _names(list_file, images) if list_file else None
-    pairs, lonely_images, lonely_masks = pair_images_and_masks(images, masks, names, exclude=(out,))
-    if lonely_images or lonely_masks:
+    pairs, lonely_images, lonely_masks, unlisted = pair_images_and_masks(images, masks, names, exclude=(out,))
+    failed = {}  # with --list every listed image was asked for: a missing one is a failure
+    if names is not None:
+        failed = {Path(n): f"{n}: listed, but no such image in {images}" for n in unlisted}
+        failed |= {image: f"{image}: listed, but no mask with its stem in {masks}" for image in lonely_images}
+    elif lonely_images or lonely_masks:
         typer.echo(f"unpaired: {len(lonely_images)} images without a mask, {len(lonely_masks)} masks without an "
                    f"image (e.g. {', '.join(str(p) for p in [*lonely_images, *lonely_masks][:3])})", err=True)
     if not pairs:
@@ -237,7 +241,8 @@ def refine(
     engine_options, torch_device = _engine(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare), out, gt, resize_masks)
-    report = run_refine(setup, pairs, torch_device, engine_options, overwrite, progress=not quiet, verbose=verbose)
+    report = run_refine(setup, pairs, torch_device, engine_options, overwrite, progress=not quiet, verbose=verbose,
+                        failed=failed)
     for line in report.lines():
         typer.echo(line, err=bool(report.failed))
     if report.failed:

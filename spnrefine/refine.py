@@ -26,26 +26,31 @@ class Pair:
 
 
 def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, exclude: tuple[Path, ...]):
-    """Pairs by relative stem; returns (pairs, images without mask, masks without image)."""
+    """Pairs by relative stem; returns (pairs, images without mask, masks without image, listed names
+    without an image). With ``names`` only those images are paired and other masks are not reported."""
     image_files = find_files(images, exclude=exclude)
     mask_files = find_files(masks, MASK_SUFFIXES, exclude=exclude)
     by_stem = {}
     # several masks with one stem (e.g. segment's <stem>.png and <stem>.npy): prefer probabilities
     for mask in sorted(mask_files, key=lambda m: m.suffix not in (".npy", ".npz")):
         by_stem.setdefault(relative_stem(mask, masks), mask)
-    wanted = {Path(n).with_suffix("") for n in names} if names is not None else None
-    pairs, lonely_images = [], []
+    wanted = {Path(n).with_suffix(""): n for n in names} if names is not None else None
+    pairs, lonely_images, listed_found = [], [], set()
     for image in image_files:
         stem = relative_stem(image, images)
-        if wanted is not None and stem not in wanted and Path(stem.name) not in wanted:
-            continue
+        if wanted is not None:
+            key = stem if stem in wanted else Path(stem.name) if Path(stem.name) in wanted else None
+            if key is None:
+                continue
+            listed_found.add(key)
         mask = by_stem.pop(stem, None)
         if mask is None:
             lonely_images.append(image)
         else:
             pairs.append(Pair(stem, image, mask))
     lonely_masks = list(by_stem.values()) if wanted is None else []
-    return pairs, lonely_images, lonely_masks
+    unlisted = [name for key, name in wanted.items() if key not in listed_found] if wanted is not None else []
+    return pairs, lonely_images, lonely_masks, unlisted
 
 
 def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> int:
@@ -152,10 +157,14 @@ PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray
 
 
 def run_refine(setup: RefineSetup, pairs: list[Pair], device: torch.device, engine: EngineOptions = EngineOptions(),
-               overwrite: bool = False, progress: bool = True, verbose: bool = False) -> BatchReport:
-    """Refine every pair that has no outputs yet (all with ``overwrite``)."""
+               overwrite: bool = False, progress: bool = True, verbose: bool = False,
+               failed: dict[Path, str] | None = None) -> BatchReport:
+    """Refine every pair that has no outputs yet (all with ``overwrite``); ``failed`` (input → why) enters
+    the report as failures (e.g. listed images without a mask)."""
     worker = setup.build(device)
     remove_stale_temporaries(setup.out)  # left by a run that was killed mid-write
     todo = [p for p in pairs if overwrite or not all(path.exists() for path in setup.options.paths(setup.out, p.stem))]
     report = BatchReport(skipped=len(pairs) - len(todo))
+    for path, why in (failed or {}).items():
+        report.fail(path, why)
     return run_chunks(setup, worker, chunked(todo, PAIRS_PER_CHUNK), engine, report, progress, verbose)

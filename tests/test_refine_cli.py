@@ -140,3 +140,18 @@ def test_unreadable_files_are_reported(tmp_path):
     (images / "frame1.png").chmod(0)
     result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out")
     assert result.exit_code == 1 and "frame1.png: permission denied" in result.output
+
+
+def test_list_refines_only_listed_images_and_fails_listed_ones_without_image_or_mask(tmp_path):
+    images, masks, labels = _scene(tmp_path, count=3)
+    for i in (0, 2):
+        write_label_png(masks / f"frame{i}.png", labels[i], None)
+    (tmp_path / "list.txt").write_text("frame0.png\nframe1.png\nnowhere.png\n")  # frame1 has no mask
+    out = tmp_path / "out"
+    result = _run("--images", images, "--masks", masks, "--out", out, "--num-classes", "2",
+                  "--list", tmp_path / "list.txt")
+    assert result.exit_code == 1, result.output
+    assert "done 1, skipped 0" in result.output and "failed 2" in result.output
+    assert "frame1.png: listed, but no mask with its stem in" in result.output
+    assert "nowhere.png: listed, but no such image in" in result.output
+    assert sorted(p.name for p in out.glob("*.png")) == ["frame0.png"]  # frame2 was not listed
