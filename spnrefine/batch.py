@@ -35,6 +35,17 @@ def relative_stem(path: Path, root: Path) -> Path:
     return (path.relative_to(root) if root.is_dir() else Path(path.name)).with_suffix("")
 
 
+def with_extension(stem: Path, extension: str) -> Path:
+    """``a/img.0001`` + ``.png`` → ``a/img.0001.png`` (``Path.with_suffix`` would give ``a/img.png``)."""
+    return stem.parent / f"{stem.name}{extension}"
+
+
+def listed_stem(name: str) -> Path:
+    """A --list entry → the relative stem it names: ``a/b.png`` and ``a/b`` → ``a/b``; ``f.0001`` stays."""
+    path = Path(name)
+    return path.with_suffix("") if path.suffix.lower() in (*IMAGE_SUFFIXES, ".npy", ".npz") else path
+
+
 @dataclass
 class BatchReport:
     done: int = 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batch import with_extension
 from .io.writers import write_image, write_label_png, write_npy
 from .pictures import colourize, overlay, side_by_side
 
@@ -19,13 +20,13 @@ class OutputOptions:
 
     def paths(self, out: Path, stem: Path) -> list[Path]:
         """Every file written for ``stem`` (relative), label PNG first."""
-        paths = [out / stem.with_suffix(".png")]
+        paths = [out / with_extension(stem, ".png")]
         if self.save_probs:
-            paths.append(out / stem.with_suffix(".npy"))
+            paths.append(out / with_extension(stem, ".npy"))
         if self.overlay:
-            paths.append(out / "overlay" / stem.with_suffix(".jpg"))
+            paths.append(out / "overlay" / with_extension(stem, ".jpg"))
         if self.compare:
-            paths.append(out / "compare" / stem.with_suffix(".jpg"))
+            paths.append(out / "compare" / with_extension(stem, ".jpg"))
         return paths
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batch import BatchReport, find_files, relative_stem
+from .batch import BatchReport, find_files, listed_stem, relative_stem, with_extension
 from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map, soften
@@ -34,7 +34,7 @@ def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, ex
     # several masks with one stem (e.g. segment's <stem>.png and <stem>.npy): prefer probabilities
     for mask in sorted(mask_files, key=lambda m: m.suffix not in (".npy", ".npz")):
         by_stem.setdefault(relative_stem(mask, masks), mask)
-    wanted = {Path(n).with_suffix(""): n for n in names} if names is not None else None
+    wanted = {listed_stem(n): n for n in names} if names is not None else None
     pairs, lonely_images, listed_found = [], [], set()
     for image in image_files:
         stem = relative_stem(image, images)
@@ -128,7 +128,7 @@ class RefineWorker:
         for pair in chunk:
             try:
                 self._refine(pair)
-                outcomes.append(Outcome(pair.image, self.setup.out / pair.stem.with_suffix(".png")))
+                outcomes.append(Outcome(pair.image, self.setup.options.paths(self.setup.out, pair.stem)[0]))
             except SpnrefineError as error:
                 outcomes.append(Outcome(pair.image, None, str(error)))
             except (RuntimeError, ValueError, OSError) as error:
@@ -145,7 +145,7 @@ class RefineWorker:
         labels = refined.argmax(0).astype(np.uint8)
         truth = None
         if setup.options.compare and setup.truth_dir is not None:
-            truth_path = setup.truth_dir / pair.stem.with_suffix(".png")
+            truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
             truth = read_label_png(truth_path) if truth_path.is_file() else None
         if coarse_labels is None:
             coarse_labels = probs.argmax(0)

@@ -9,12 +9,7 @@ import numpy as np
 import torch
 
 from .backbones import predict_logits
-from .batch import (
-    BatchReport,
-    check_outputs_do_not_overwrite_inputs,
-    find_files,
-    relative_stem,
-)
+from .batch import BatchReport, check_outputs_do_not_overwrite_inputs, find_files, listed_stem, relative_stem
 from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.images import read_image
@@ -37,7 +32,7 @@ def plan(images_root: Path, out: Path, options: OutputOptions, names: list[str] 
     jobs = [(image, relative_stem(image, images_root)) for image in images]
     unmatched: list[str] = []
     if names is not None:
-        wanted = {Path(n).with_suffix(""): n for n in names}
+        wanted = {listed_stem(n): n for n in names}
         jobs = [(image, stem) for image, stem in jobs if stem in wanted or Path(stem.name) in wanted]
         found = {stem for _, stem in jobs} | {Path(stem.name) for _, stem in jobs}
         unmatched = [name for key, name in wanted.items() if key not in found]
@@ -104,7 +99,7 @@ class SegmentWorker:
                 try:
                     write_outputs(self.options, self.out, stem, labels[i], probs[i], self.backbone.labels.palette,
                                   image, coarse_labels[i])
-                    outcomes.append(Outcome(path, self.out / stem.with_suffix(".png")))
+                    outcomes.append(Outcome(path, self.options.paths(self.out, stem)[0]))
                 except (SpnrefineError, ValueError, OSError) as error:
                     outcomes.append(Outcome(path, None, f"{path}: {error}"))
         return outcomes

@@ -107,14 +107,14 @@ def test_segment_list_picks_images_and_reports_names_without_one(tmp_path):
     model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
     images = tmp_path / "images"
     (images / "sub").mkdir(parents=True)
-    for name in ("a.png", "b.png", "sub/c.jpg"):
+    for name in ("a.png", "b.png", "b.0001.png", "sub/c.jpg"):
         Image.new("RGB", (12, 9), (250, 0, 0)).save(images / name)
-    (tmp_path / "list.txt").write_text("a.png\nsub/c\nmissing.png\n")
+    (tmp_path / "list.txt").write_text("a.png\nsub/c\nmissing.png\nb.0001\n")  # b.0001 is not b
     result = runner.invoke(app, ["segment", str(images), "--out", str(tmp_path / "out"), "--backbone", "user",
                                  "--backbone-weights", str(model), "--no-refine", "--list", str(tmp_path / "list.txt"),
                                  "-q"])
     assert result.exit_code == 1, result.output
-    assert "done 2, skipped 0" in result.output and "failed 1" in result.output
+    assert "done 3, skipped 0" in result.output and "failed 1" in result.output
     assert "missing.png: listed, but no such image in" in result.output
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
-    assert written == ["a.png", "sub/c.png"]
+    assert written == ["a.png", "b.0001.png", "sub/c.png"]
