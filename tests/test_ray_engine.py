@@ -1,6 +1,5 @@
 """``--engine ray`` on a real local Ray cluster: the same files as the local engine, byte for byte."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -52,11 +51,11 @@ def camvid_folder(tmp_path):
 
 
 @needs_shared
-def test_segment_on_ray_writes_the_local_engines_files(ray_cluster, camvid_folder):
+def test_segment_on_ray_writes_the_local_engines_files(ray_cluster, camvid_folder, monkeypatch):
     """A second driver (the real CLI, relative paths) joins the cluster by its address."""
     common = ["segment", "images", "--backbone-weights", str(ESPNET_WEIGHTS), "--save-probs", "--overlay",
               "--compare", "--batch-size", "2"]
-    os.chdir(camvid_folder)
+    monkeypatch.chdir(camvid_folder)
     local = runner.invoke(app, [*common, "--out", "local"])
     assert local.exit_code == 1, local.output  # the corrupt image
     command = [sys.executable, "-m", "spnrefine", *common, "--out", "ray", "--engine", "ray",
