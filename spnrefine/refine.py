@@ -15,7 +15,7 @@ from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_label
 from .io.images import read_image
 from .io.masks import check_label_range, read_label_png
 from .io.writers import remove_stale_temporaries
-from .outputs import OutputOptions, write_outputs
+from .outputs import OutputOptions, class_labels, write_outputs
 
 
 @dataclass(frozen=True)
@@ -142,13 +142,14 @@ class RefineWorker:
         probs, coarse_labels = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
                                            image.shape, setup.resize_masks)
         refined = self.refiner.refine(image, probs)
-        labels = refined.argmax(0).astype(np.uint8)
+        labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
         truth = None
-        if setup.options.compare and setup.truth_dir is not None:
-            truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
-            truth = read_label_png(truth_path) if truth_path.is_file() else None
-        if coarse_labels is None:
-            coarse_labels = probs.argmax(0)
+        if setup.options.compare:
+            if setup.truth_dir is not None:
+                truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
+                truth = read_label_png(truth_path) if truth_path.is_file() else None
+            if coarse_labels is None:
+                coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
         write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
                       truth)
 

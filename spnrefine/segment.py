@@ -14,7 +14,7 @@ from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.images import read_image
 from .io.writers import remove_stale_temporaries
-from .outputs import OutputOptions, write_outputs
+from .outputs import OutputOptions, class_labels, write_outputs
 
 Job = tuple[Path, Path]  # (image, stem relative to the image folder)
 
@@ -105,14 +105,17 @@ class SegmentWorker:
         return outcomes
 
     def _predict(self, images: list[np.ndarray]):
-        """Same-size images → labels (N, H, W) uint8, probabilities (N, K, H, W) or Nones, coarse labels or Nones."""
+        """Same-size images → labels (N, H, W) uint8, float16 probabilities (N, K, H, W) or Nones, coarse
+        labels (N, H, W) or Nones (only the comparison picture needs them)."""
         probabilities = torch.softmax(predict_logits(self.backbone, images), dim=1)
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        labels = probabilities.argmax(dim=1).to(torch.uint8).cpu().numpy()
-        coarse_labels = coarse.argmax(dim=1).cpu().numpy() if self.refiner is not None else [None] * len(images)
-        probs = probabilities.cpu().numpy() if self.options.save_probs else [None] * len(images)
+        nothing = [None] * len(images)
+        labels = class_labels(probabilities).cpu().numpy()
+        compared = self.refiner is not None and self.options.compare
+        coarse_labels = class_labels(coarse).cpu().numpy() if compared else nothing
+        probs = probabilities.to(torch.float16).cpu().numpy() if self.options.save_probs else nothing
         return labels, probs, coarse_labels
 
 
