@@ -82,7 +82,8 @@ class Refiner:
         """Same-size (H, W, 3) uint8 RGB images and (N, K, H, W) probabilities → refined (N, K, H, W).
 
         On CPU one image at a time: at 480×360 that is 1.7× faster per image than a batch of 4, whose
-        full-resolution buffers no longer fit in cache (same results, bit for bit).
+        full-resolution buffers no longer fit in cache (same math; on CamVid even the same bits), and the
+        result of an image no longer depends on which images share its batch.
         """
         if self.device.type == "cpu" and len(images) > 1:
             return torch.cat([self.refine_batch([image], probabilities[i : i + 1]) for i, image in enumerate(images)])
