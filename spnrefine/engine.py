@@ -8,6 +8,7 @@ the same workers on a Ray cluster, so both write the same files.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +64,13 @@ class ProgressLog:
     """Progress bar, ``-v`` lines and the report, fed with outcomes as they arrive (any order)."""
 
     def __init__(self, report: BatchReport, total: int, progress: bool, verbose: bool):
-        self.report, self.verbose = report, verbose
+        self.report, self.verbose, self.progress = report, verbose, progress
         self.bar = tqdm(total=total, unit="img", disable=not progress, dynamic_ncols=True)
+
+    def note(self, message: str) -> None:
+        """A line above the bar (not with --quiet)."""
+        if self.progress:
+            tqdm.write(message, file=sys.stderr)
 
     def record(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
@@ -91,7 +97,7 @@ def run_chunks(setup: Setup, worker: Worker, chunks: list[list], engine: EngineO
             from .ray_engine import run_on_ray
 
             del worker
-            run_on_ray(setup, chunks, engine, log.record)
+            run_on_ray(setup, chunks, engine, log)
         else:
             for chunk in chunks:
                 log.record(worker.process(chunk))

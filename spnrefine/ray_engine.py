@@ -13,11 +13,10 @@ import math
 import os
 import pickle
 import socket
-from collections.abc import Callable
 
 import numpy as np
 
-from .engine import EngineOptions, Outcome, Setup
+from .engine import EngineOptions, ProgressLog, Setup
 from .errors import SpnrefineError
 
 try:
@@ -90,8 +89,8 @@ def pool_size(engine: EngineOptions) -> int:
     return max(1, math.floor(resources.get("CPU", 1) / engine.cpus_per_worker))
 
 
-def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: Callable[[list[Outcome]], None]):
-    """Process ``chunks`` on Ray; ``record`` gets the outcomes as they arrive."""
+def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, log: ProgressLog):
+    """Process ``chunks`` on Ray; ``log`` records the outcomes as they arrive."""
     if not chunks:
         return
     started = connect(engine)
@@ -101,6 +100,10 @@ def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: 
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         workers = min(pool_size(engine), len(chunks))
+        cluster = "a Ray instance started here" if started else f"Ray at {ray.get_runtime_context().gcs_address}"
+        gpus = f" + {engine.gpus_per_worker:g} GPU" if engine.gpus_per_worker else ""
+        log.note(f"ray: {workers} workers x {engine.cpus_per_worker} CPU{gpus} on {cluster}; "
+                 "each loads the models before its first images")
         blocks = min(len(chunks), MAX_BLOCKS)
         rows = [{"chunk": pickle.dumps(chunk)} for chunk in chunks]
         outcomes = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
@@ -113,7 +116,7 @@ def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, record: 
             num_gpus=engine.gpus_per_worker,
         )
         for batch in outcomes.iter_batches(batch_size=None, batch_format="numpy"):
-            record([pickle.loads(blob) for blob in batch["outcome"]])
+            log.record([pickle.loads(blob) for blob in batch["outcome"]])
     except ray.exceptions.RayError as error:
         raise SpnrefineError(f"the Ray run failed: {error}") from None
     finally:
