@@ -305,8 +305,9 @@ def evaluate(
 
 @app.command()
 def info() -> None:
-    """Print versions and which propagation backends this machine can use (and why not)."""
+    """Print versions, which propagation backends this machine can use (and why not), and the engines."""
     import platform
+    from importlib import metadata
 
     import numpy
     import torch
@@ -319,6 +320,13 @@ def info() -> None:
     for status in [*backend_statuses(), nvrtc_status()]:
         mark = "yes" if status.usable else "no "
         typer.echo(f"  {status.name:<6} {mark}  {status.detail}")
+    try:
+        ray = f"yes  ray {metadata.version('ray')} (--engine ray)"
+    except metadata.PackageNotFoundError:
+        ray = "no   Ray is not installed: pip install 'spnrefine[ray]'"
+    typer.echo("engines:")
+    typer.echo("  local  yes  this process")
+    typer.echo(f"  ray    {ray}")
 
 
 @benchmark_app.command("propagation")

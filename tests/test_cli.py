@@ -34,6 +34,7 @@ def test_info_lists_every_backend_with_a_reason():
     for name in ("torch", "numba", "cuda", "nvrtc"):
         assert f"  {name}" in result.output
     assert "numba  yes" in result.output
+    assert "ray    yes  ray " in result.output  # the dev extra installs it
 
 
 def test_benchmark_prints_ratios():
