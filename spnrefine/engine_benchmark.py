@@ -31,7 +31,9 @@ def compare_engines(setup: SegmentSetup, images: Path, limit: int, ray_engine: E
         scratch = Path(scratch)
         (scratch / "images").mkdir()
         for source in sources:
-            (scratch / "images" / source.name).symlink_to(source.resolve())
+            link = scratch / "images" / (source.relative_to(images) if images.is_dir() else source.name)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(source.resolve())
         started = time.perf_counter()
         connected_here = ray_support.connect(ray_engine)
         startup = time.perf_counter() - started
