@@ -46,6 +46,9 @@ def listed_stem(name: str) -> Path:
     return path.with_suffix("") if path.suffix.lower() in (*IMAGE_SUFFIXES, ".npy", ".npz") else path
 
 
+SHOWN_FAILURES = 20  # the terminal shows this many; --report FILE keeps them all
+
+
 @dataclass
 class BatchReport:
     done: int = 0
@@ -55,9 +58,19 @@ class BatchReport:
     def fail(self, path: Path, message: str) -> None:
         self.failed.append((path, message))
 
-    def lines(self) -> list[str]:
-        summary = f"done {self.done}, skipped {self.skipped} (outputs exist; --overwrite to redo), failed {len(self.failed)}"
-        return [summary, *(f"  failed: {message}" for _, message in self.failed)]
+    def lines(self, shown: int = SHOWN_FAILURES) -> list[str]:
+        """The summary line and the first ``shown`` failures."""
+        failed = len(self.failed)
+        lines = [f"done {self.done}, skipped {self.skipped} (outputs exist; --overwrite to redo), failed {failed}"]
+        lines += [f"  failed: {message}" for _, message in self.failed[:shown]]
+        if failed > shown:
+            lines.append(f"  … and {failed - shown} more failures (--report FILE lists every one)")
+        return lines
+
+    def as_dict(self) -> dict:
+        """For ``--report``: counts and every failure as {input, error}."""
+        return {"done": self.done, "skipped": self.skipped, "failed": len(self.failed),
+                "failures": [{"input": str(path), "error": message} for path, message in self.failed]}
 
 
 def check_outputs_do_not_overwrite_inputs(outputs: list[Path], inputs: list[Path]) -> None:

@@ -84,6 +84,23 @@ def _class_names(value: Optional[str], num_classes: int) -> list[str]:
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
+Report = Annotated[
+    Optional[Path], typer.Option("--report", help="Also write the counts and every failure as JSON to this file.")
+]
+
+
+def _finish(report, report_path: Optional[Path]) -> None:
+    """Summary (and failures) on the terminal, the JSON report if asked; exit code 1 if anything failed."""
+    import json
+
+    from .io.writers import atomic_write
+
+    for line in report.lines():
+        typer.echo(line, err=bool(report.failed))
+    if report_path is not None:
+        atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report.as_dict(), indent=2)))
+    if report.failed:
+        raise typer.Exit(1)
 Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'spnrefine[ray]').")]
 Address = Annotated[
     Optional[str], typer.Option(help="Ray cluster: 'auto' or HOST:PORT (default: start Ray on this machine).")
@@ -144,6 +161,7 @@ def segment(
     gpus_per_worker: GpusPerWorker = 0.0,
     quiet: Quiet = False,
     verbose: Verbose = False,
+    report_path: Report = None,
 ) -> None:
     """Segment images with a pretrained backbone, refine (default), write label PNGs.
 
@@ -158,10 +176,7 @@ def segment(
     names = _names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, engine_options, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
-    for line in report.lines():
-        typer.echo(line, err=bool(report.failed))
-    if report.failed:
-        raise typer.Exit(1)
+    _finish(report, report_path)
 
 
 def _palette(value: Optional[str]):
@@ -214,6 +229,7 @@ def refine(
     gpus_per_worker: GpusPerWorker = 0.0,
     quiet: Quiet = False,
     verbose: Verbose = False,
+    report_path: Report = None,
 ) -> None:
     """Refine coarse masks with the SPN refiner. Exit code 1 when any image failed; the batch goes on."""
     from .datasets import VOC
@@ -243,10 +259,7 @@ def refine(
                         OutputOptions(save_probs, overlay, compare), out, gt, resize_masks)
     report = run_refine(setup, pairs, torch_device, engine_options, overwrite, progress=not quiet, verbose=verbose,
                         failed=failed)
-    for line in report.lines():
-        typer.echo(line, err=bool(report.failed))
-    if report.failed:
-        raise typer.Exit(1)
+    _finish(report, report_path)
 
 
 @app.command()

@@ -155,3 +155,23 @@ def test_list_refines_only_listed_images_and_fails_listed_ones_without_image_or_
     assert "frame1.png: listed, but no mask with its stem in" in result.output
     assert "nowhere.png: listed, but no such image in" in result.output
     assert sorted(p.name for p in out.glob("*.png")) == ["frame0.png"]  # frame2 was not listed
+
+
+def test_many_failures_are_summarized_on_screen_and_all_listed_in_the_report(tmp_path):
+    import json
+
+    images, masks, labels = _scene(tmp_path, count=24)
+    for i in range(24):
+        if i == 0:
+            write_label_png(masks / f"frame{i}.png", labels[i], None)
+        else:
+            (masks / f"frame{i}.png").write_bytes(b"not a png")
+    report = tmp_path / "report.json"
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--num-classes", "2",
+                  "--report", report)
+    assert result.exit_code == 1
+    assert result.output.count("  failed: ") == 20 and "… and 3 more failures (--report FILE" in result.output
+    data = json.loads(report.read_text())
+    assert (data["done"], data["skipped"], data["failed"]) == (1, 0, 23)
+    assert all(str(masks) in f["error"] for f in data["failures"])  # each names its bad mask
+    assert {f["input"] for f in data["failures"]} == {str(images / f"frame{i}.png") for i in range(1, 24)}
