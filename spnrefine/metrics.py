@@ -89,7 +89,8 @@ class SegmentationMetrics:
 
     def summary(self, class_names: list[str] | tuple[str, ...] | None = None) -> dict:
         """Percentages: miou, per_class_iou (name → value, NaN-free: classes absent everywhere are left
-        out of means and reported as None), pixel_accuracy, mean_accuracy, boundary_iou, mba."""
+        out of means and reported as None), pixel_accuracy, mean_accuracy, boundary_iou, mba, and the
+        confusion counts."""
         k = self.num_classes
         names = list(class_names) if class_names else [str(i) for i in range(k)]
         intersection = np.diag(self.confusion[:, :k]).astype(float)
@@ -115,4 +116,6 @@ class SegmentationMetrics:
             "boundary_iou": pct(np.nanmean(b_iou)) if self.boundary and b_present.any() else None,
             "per_class_boundary_iou": {name: pct(v) for name, v in zip(names, b_iou)} if self.boundary else None,
             "mba": pct(np.mean(self.boundary_accuracies)) if self.boundary_accuracies else None,
+            # pixel counts, rows = ground truth, columns = prediction, the last column = outside [0, K)
+            "confusion": self.confusion.tolist(),
         }

@@ -82,6 +82,7 @@ def test_evaluate_command_json_and_compare(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["per_class_iou"] == {"0": 50.0, "1": 60.0, "2": 75.0}
+    assert data["confusion"] == [[2, 1, 0, 0], [0, 3, 0, 1], [1, 0, 3, 0]]  # the table above
     assert data["compare_to"]["miou"] == 100.0
     assert "-40.00" in result.output  # class 1: 60 vs the perfect "other"
     assert set(data) >= {"miou", "per_class_iou", "pixel_accuracy", "mean_accuracy", "boundary_iou", "mba"}
