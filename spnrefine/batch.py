@@ -46,6 +46,20 @@ def listed_stem(name: str) -> Path:
     return path.with_suffix("") if path.suffix.lower() in (*IMAGE_SUFFIXES, ".npy", ".npz") else path
 
 
+def keep_listed(items: list, stem_of, names: list[str]) -> tuple[list, list[str]]:
+    """The items whose relative stem (or bare file stem) a --list entry names, and the entries that
+    name no item."""
+    wanted = {listed_stem(n): n for n in names}
+    kept, found = [], set()
+    for item in items:
+        stem = stem_of(item)
+        key = stem if stem in wanted else Path(stem.name)
+        if key in wanted:
+            kept.append(item)
+            found.add(key)
+    return kept, [name for key, name in wanted.items() if key not in found]
+
+
 SHOWN_FAILURES = 20  # the terminal shows this many; --report FILE keeps them all
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batch import BatchReport, find_files, listed_stem, relative_stem, with_extension
+from .batch import BatchReport, find_files, keep_listed, relative_stem, with_extension
 from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.coarse import MASK_SUFFIXES, labels_to_probabilities, read_coarse_labels, read_probability_map, soften
@@ -34,22 +34,18 @@ def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, ex
     # several masks with one stem (e.g. segment's <stem>.png and <stem>.npy): prefer probabilities
     for mask in sorted(mask_files, key=lambda m: m.suffix not in (".npy", ".npz")):
         by_stem.setdefault(relative_stem(mask, masks), mask)
-    wanted = {listed_stem(n): n for n in names} if names is not None else None
-    pairs, lonely_images, listed_found = [], [], set()
+    unlisted: list[str] = []
+    if names is not None:
+        image_files, unlisted = keep_listed(image_files, lambda image: relative_stem(image, images), names)
+    pairs, lonely_images = [], []
     for image in image_files:
         stem = relative_stem(image, images)
-        if wanted is not None:
-            key = stem if stem in wanted else Path(stem.name) if Path(stem.name) in wanted else None
-            if key is None:
-                continue
-            listed_found.add(key)
         mask = by_stem.pop(stem, None)
         if mask is None:
             lonely_images.append(image)
         else:
             pairs.append(Pair(stem, image, mask))
-    lonely_masks = list(by_stem.values()) if wanted is None else []
-    unlisted = [name for key, name in wanted.items() if key not in listed_found] if wanted is not None else []
+    lonely_masks = list(by_stem.values()) if names is None else []
     return pairs, lonely_images, lonely_masks, unlisted
 
 

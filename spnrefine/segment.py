@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .backbones import predict_logits
-from .batch import BatchReport, check_outputs_do_not_overwrite_inputs, find_files, listed_stem, relative_stem
+from .batch import BatchReport, check_outputs_do_not_overwrite_inputs, find_files, keep_listed, relative_stem
 from .engine import EngineOptions, Outcome, chunked, run_chunks
 from .errors import SpnrefineError
 from .io.images import read_image
@@ -32,10 +32,7 @@ def plan(images_root: Path, out: Path, options: OutputOptions, names: list[str] 
     jobs = [(image, relative_stem(image, images_root)) for image in images]
     unmatched: list[str] = []
     if names is not None:
-        wanted = {listed_stem(n): n for n in names}
-        jobs = [(image, stem) for image, stem in jobs if stem in wanted or Path(stem.name) in wanted]
-        found = {stem for _, stem in jobs} | {Path(stem.name) for _, stem in jobs}
-        unmatched = [name for key, name in wanted.items() if key not in found]
+        jobs, unmatched = keep_listed(jobs, lambda job: job[1], names)
     check_outputs_do_not_overwrite_inputs([p for _, stem in jobs for p in options.paths(out, stem)], images)
     return jobs, unmatched
 
