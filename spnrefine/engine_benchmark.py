@@ -47,7 +47,7 @@ def compare_engines(setup: SegmentSetup, images: Path, limit: int, ray_engine: E
                 seconds[name] = time.perf_counter() - started
                 if report.failed:
                     raise SpnrefineError(f"the {name} engine failed on {report.failed[0][0]}: {report.failed[0][1]}")
-            workers = min(ray_support.pool_size(ray_engine), -(-len(sources) // batch_size))  # as run_on_ray
+            workers = ray_support.pool_size(ray_engine, -(-len(sources) // batch_size))
         finally:
             if connected_here:
                 import ray

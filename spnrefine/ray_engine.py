@@ -79,14 +79,16 @@ def connect(engine: EngineOptions) -> bool:
     return True
 
 
-def pool_size(engine: EngineOptions) -> int:
-    """--num-workers, else as many workers as the cluster's CPUs (or GPUs) hold."""
+def pool_size(engine: EngineOptions, chunks: int) -> int:
+    """--num-workers, else as many workers as the cluster's CPUs (or GPUs) hold; never more than chunks."""
     if engine.num_workers:
-        return engine.num_workers
+        return min(engine.num_workers, chunks)
     resources = ray.cluster_resources()
     if engine.gpus_per_worker > 0:
-        return max(1, math.floor(resources.get("GPU", 0) / engine.gpus_per_worker))
-    return max(1, math.floor(resources.get("CPU", 1) / engine.cpus_per_worker))
+        fits = math.floor(resources.get("GPU", 0) / engine.gpus_per_worker)
+    else:
+        fits = math.floor(resources.get("CPU", 1) / engine.cpus_per_worker)
+    return max(1, min(fits, chunks))
 
 
 def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, log: ProgressLog):
@@ -99,7 +101,7 @@ def run_on_ray(setup: Setup, chunks: list[list], engine: EngineOptions, log: Pro
         context.enable_progress_bars = False  # ours counts images
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.ERROR)
-        workers = min(pool_size(engine), len(chunks))
+        workers = pool_size(engine, len(chunks))
         cluster = "a Ray instance started here" if started else f"Ray at {ray.get_runtime_context().gcs_address}"
         gpus = f" + {engine.gpus_per_worker:g} GPU" if engine.gpus_per_worker else ""
         log.note(f"ray: {workers} workers x {engine.cpus_per_worker} CPU{gpus} on {cluster}; "
