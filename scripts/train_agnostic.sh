@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# From the project root, after scripts/prepare_camvid.sh: trains models/spn_refiner_agnostic.pt.
-spnrefine train --out runs/refiner_agnostic \
-  --images ../shared/data/camvid/images --masks ../shared/data/camvid/masks --coarse runs/espnet \
-  --list runs/val_train.txt --repeat 8 \
-  --images ../shared/data/camvid/images --masks ../shared/data/camvid/masks --coarse synth \
-  --list ../shared/data/camvid/train.txt --repeat 1 \
-  --val-images ../shared/data/camvid/images --val-masks ../shared/data/camvid/masks \
-  --val-coarse runs/espnet --val-list runs/val_gap.txt \
-  --steps 800 --eval-every 200 --hard-fraction 0.3 -q
+# From the project root, after scripts/prepare_training.sh: trains models/spn_refiner_agnostic.pt.
+# Training data: CamVid train without sequence 0006R0 (held back for validation) and without the 0016E5
+# frames within ±300 of the val frames; coco128, weizmann_horses and pennfudan train lists. No val image.
+D=../shared/data
+python -m spnrefine train --out runs/refiner_agnostic \
+  --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v0 --list runs/camvid_fit.txt --label-space 12:11 \
+  --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v1 --list runs/camvid_fit.txt --label-space 12:11 \
+  --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v2 --list runs/camvid_fit.txt --label-space 12:11 \
+  --images $D/camvid/images --masks $D/camvid/masks --coarse synth --list runs/camvid_fit.txt --label-space 12:11 \
+  --images $D/coco128/images --masks $D/coco128/masks --coarse synth --list $D/coco128/train.txt --label-space present:0 \
+  --images $D/weizmann_horses/images --masks $D/weizmann_horses/masks --coarse synth --list $D/weizmann_horses/train.txt --label-space 2 \
+  --images $D/pennfudan/images --masks $D/pennfudan/masks --coarse synth --list $D/pennfudan/train.txt --label-space 2 \
+  --repeat 1 --repeat 1 --repeat 1 --repeat 1 --repeat 2 --repeat 1 --repeat 2 \
+  --val-images $D/camvid/images --val-masks $D/camvid/masks --val-coarse runs/degraded_tune/v0 \
+  --val-list runs/camvid_tune_small.txt --num-classes 12 --ignore-index 11 \
+  --steps "${STEPS:-3000}" --eval-every 250 --hard-fraction 0.3 --pixel-blend -q "$@"

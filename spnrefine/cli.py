@@ -456,6 +456,10 @@ def train(
         list[str], typer.Option("--list", help="File-name list per --images ('all' for every image).")
     ],
     repeat: Annotated[list[int], typer.Option(help="How often each source is repeated when sampling.")] = [],
+    label_space: Annotated[
+        list[str], typer.Option(help="Per --images: 'K', 'K:IGNORE', 'present' or 'present:IGNORE' (the classes "
+                                     "present in each mask, renumbered). Default: --num-classes/--ignore-index.")
+    ] = [],
     val_images: Annotated[Optional[Path], typer.Option(help="Validation images (logged, never trained on).")] = None,
     val_masks: Annotated[Optional[Path], typer.Option(help="Validation ground truth (default: --val-images).")] = None,
     val_coarse: Annotated[Optional[Path], typer.Option(help="Validation coarse .npy folder (default: synthesized).")] = None,
@@ -465,8 +469,8 @@ def train(
     crop: Annotated[int, typer.Option(min=16, help="Square random crops.")] = 192,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")] = 2e-3,
     seed: Annotated[int, typer.Option(help="Seed: the same seed and data give the same weights.")] = 0,
-    num_classes: Annotated[int, typer.Option(help="Channels of the coarse probabilities.")] = 12,
-    ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss.")] = 11,
+    num_classes: Annotated[int, typer.Option(help="Channels of the coarse probabilities (default label space).")] = 12,
+    ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss (default label space).")] = 11,
     eval_every: Annotated[int, typer.Option(min=1, help="Validate and save last.pt every N steps.")] = 100,
     head_classes: Annotated[
         Optional[int], typer.Option(help="Add a class-specific correction head for K classes (default: agnostic).")
@@ -474,6 +478,9 @@ def train(
     hard_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")
     ] = 0.0,
+    pixel_blend: Annotated[
+        bool, typer.Option(help="Predict per pixel how much of the coarse input to keep (else one learned weight).")
+    ] = False,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -481,25 +488,28 @@ def train(
 ) -> None:
     """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
     from .errors import SpnrefineError
-    from .training.data import list_samples
+    from .training.data import LabelSpace, list_samples
     from .training.loop import TrainConfig
     from .training.loop import train as run_training
 
     sources = len(images)
-    if not (len(masks) == len(coarse) == len(list_file) == sources) or (repeat and len(repeat) != sources):
-        raise SpnrefineError("give one --masks, --coarse and --list (and --repeat, if any) per --images")
+    if (not (len(masks) == len(coarse) == len(list_file) == sources) or (repeat and len(repeat) != sources)
+            or (label_space and len(label_space) != sources)):
+        raise SpnrefineError("give one --masks, --coarse and --list (and --repeat, --label-space, if any) per --images")
+    default_space = LabelSpace(num_classes, ignore_index)
     samples = []
     for i in range(sources):
         names = None if list_file[i] == "all" else _names(Path(list_file[i]), images[i])
-        source = list_samples(images[i], masks[i], names, None if coarse[i] == "synth" else Path(coarse[i]))
+        space = LabelSpace.parse(label_space[i]) if label_space else default_space
+        source = list_samples(images[i], masks[i], names, None if coarse[i] == "synth" else Path(coarse[i]),
+                              space, source=i)
         samples += source * (repeat[i] if repeat else 1)
     val = None
     if val_images is not None:
         val_names = _names(val_list, val_images) if val_list else None
-        val = list_samples(val_images, val_masks or val_images, val_names, val_coarse)
-    config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, num_classes=num_classes,
-                         ignore_index=ignore_index, eval_every=eval_every, classes=head_classes,
-                         hard_fraction=hard_fraction)
+        val = list_samples(val_images, val_masks or val_images, val_names, val_coarse, default_space)
+    config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
+                         classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -29,6 +29,7 @@ class RefinerConfig:
     gate_mode: str = "convex"  # see spnrefine.propagation.normalize_gates
     iterations: int = 1  # propagation passes (each with its own gates)
     classes: int | None = None  # None: class-agnostic; K: adds a K-class correction head (this label set only)
+    pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
 
 
 def mask_features(probs: torch.Tensor) -> torch.Tensor:
@@ -100,7 +101,8 @@ class SpnRefiner(nn.Module):
     def __init__(self, config: RefinerConfig = RefinerConfig()):
         super().__init__()
         self.config = config
-        self.guidance = Guidance(config.width, config.iterations * len(DIRECTIONS) * 3)
+        gates = config.iterations * len(DIRECTIONS) * 3
+        self.guidance = Guidance(config.width, gates + int(config.pixel_blend))
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
         if config.classes:
@@ -123,13 +125,17 @@ class SpnRefiner(nn.Module):
         raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
         k = coarse.shape[1]
+        keep_logit = self.keep_coarse
+        if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
+            keep_logit = keep_logit + raw[:, -1:]
+            raw = raw[:, :-1]
         raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
         refined = coarse
         for i in range(self.config.iterations):
             gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
             refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
         refined = refined / refined.sum(1, keepdim=True).clamp(min=EPS)
-        keep = torch.sigmoid(self.keep_coarse)
+        keep = torch.sigmoid(keep_logit)
         log_probs = torch.log(keep * coarse + (1 - keep) * refined + EPS)
         if self.config.classes:
             if k != self.config.classes:

@@ -1,18 +1,65 @@
-"""Training samples: image, ground truth and coarse probabilities (from a folder of .npy or synthesized)."""
+"""Training samples: image, ground truth and coarse probabilities (from a folder of .npy or synthesized).
+
+Sources may differ in their label space (CamVid's 12 channels, binary objects, COCO's category ids):
+each sample carries its own :class:`LabelSpace`, and a training batch is drawn from one source.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..io.images import read_image
 from ..io.coarse import labels_to_probabilities
+from ..io.images import read_image
 from ..io.masks import read_label_png
 from .synth import synthesize_coarse
+
+IGNORE = -100
+"""Target value of pixels the loss and the metrics skip (``F.nll_loss``'s default)."""
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """How a source's masks become targets.
+
+    channels: K of the coarse probabilities; None means "the classes present in each mask, renumbered
+    0..n-1, plus one channel for the ignored pixels" (for label sets with large or sparse ids, e.g. COCO).
+    ignore_index: the mask value left out of the loss (None: none).
+    """
+
+    channels: int | None
+    ignore_index: int | None
+
+    @classmethod
+    def parse(cls, text: str) -> LabelSpace:
+        """'K', 'K:IGNORE', 'present' or 'present:IGNORE'."""
+        channels, _, ignore = text.partition(":")
+        try:
+            return cls(None if channels == "present" else int(channels), int(ignore) if ignore else None)
+        except ValueError:
+            raise SpnrefineError(f"label space {text!r}: expected K, K:IGNORE, present or present:IGNORE") from None
+
+    def targets(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(H, W) mask ids → (labels in [0, K) to synthesize from, targets with IGNORE, K)."""
+        ignored = mask == self.ignore_index if self.ignore_index is not None else np.zeros(mask.shape, bool)
+        if self.channels is None:
+            present = np.unique(mask[~ignored])
+            lookup = np.full(int(mask.max()) + 1, len(present), np.int64)
+            lookup[present] = np.arange(len(present))
+            labels = lookup[mask]
+            return labels, np.where(ignored, IGNORE, labels), len(present) + 1
+        k = self.channels
+        labels = np.where(ignored, k - 1, mask).clip(0, k - 1)
+        targets = np.where(ignored, IGNORE, mask)
+        if ((targets != IGNORE) & ((targets < 0) | (targets >= k))).any():
+            raise SpnrefineError(f"mask ids {np.unique(targets[(targets != IGNORE) & (targets >= k)])[:5].tolist()} "
+                                 f"do not fit {k} channels")
+        return labels, targets, k
 
 
 @dataclass(frozen=True)
@@ -20,56 +67,85 @@ class Sample:
     image: Path
     mask: Path
     coarse: Path | None  # (K, H, W) .npy probabilities; None: synthesize from the mask
+    labels: LabelSpace = LabelSpace(12, 11)
+    source: int = 0  # batches are drawn from one source at a time
 
 
-def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Path | None) -> list[Sample]:
-    """Pairs by file name (``names`` from a list file, else every image); coarse by stem."""
+def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Path | None,
+                 labels: LabelSpace = LabelSpace(12, 11), source: int = 0) -> list[Sample]:
+    """Pairs by stem (``names`` from a list file: file names or stems; else every image); coarse by stem."""
     images, masks = Path(images), Path(masks)
-    names = names if names is not None else sorted(p.name for p in images.iterdir() if not p.name.startswith("."))
+    if names is None:
+        names = sorted(p.name for p in images.iterdir() if not p.name.startswith("."))
     samples = []
     for name in names:
-        stem = Path(name).stem
+        stem = Path(name).stem if Path(name).suffix else name
+        image = images / name
+        if not image.is_file():
+            image = next((p for p in sorted(images.glob(f"{stem}.*")) if p.stem == stem), image)
         mask = masks / f"{stem}.png"
-        if not (images / name).is_file() or not mask.is_file():
-            raise SpnrefineError(f"{images / name}: image or its mask {mask} is missing")
+        if not image.is_file() or not mask.is_file():
+            raise SpnrefineError(f"{image}: image or its mask {mask} is missing")
         coarse_path = Path(coarse) / f"{stem}.npy" if coarse else None
         if coarse_path is not None and not coarse_path.is_file():
             raise SpnrefineError(f"{coarse_path}: no coarse probabilities for {name}")
-        samples.append(Sample(images / name, mask, coarse_path))
+        samples.append(Sample(image, mask, coarse_path, labels, source))
     return samples
 
 
 class SampleCache:
-    """Decoded images, masks and coarse maps kept in memory (CamVid: ~1 GB for 400 images)."""
+    """Decoded images, masks and coarse maps kept in memory (CamVid: ~1 GB for 400 images).
 
-    def __init__(self, num_classes: int, ignore_index: int):
-        self.num_classes, self.ignore_index = num_classes, ignore_index
+    Images whose short side is under ``min_side`` are enlarged to it (so every crop fits)."""
+
+    def __init__(self, min_side: int = 0):
+        self.min_side = min_side
         self._cache: dict[Sample, tuple] = {}
 
     def load(self, sample: Sample):
         if sample not in self._cache:
             image = read_image(sample.image)
             mask = read_label_png(sample.mask)
+            if image.shape[:2] != mask.shape:
+                raise SpnrefineError(f"{sample.image}: size {image.shape[:2]} differs from its mask {mask.shape}")
+            labels, targets, k = sample.labels.targets(mask)
             coarse = np.load(sample.coarse).astype(np.float16) if sample.coarse else None
-            if coarse is not None and (coarse.ndim != 3 or coarse.shape[1:] != mask.shape):
-                raise SpnrefineError(f"{sample.coarse}: shape {coarse.shape} does not fit mask {mask.shape}")
-            self._cache[sample] = (image, mask.astype(np.int64), coarse)
+            if coarse is not None and (coarse.ndim != 3 or coarse.shape != (k, *mask.shape)):
+                raise SpnrefineError(f"{sample.coarse}: shape {coarse.shape} does not fit ({k}, {mask.shape})")
+            scale = self.min_side / min(mask.shape)
+            if scale > 1:
+                size = (round(mask.shape[1] * scale), round(mask.shape[0] * scale))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+                labels = cv2.resize(labels.astype(np.int32), size, interpolation=cv2.INTER_NEAREST).astype(np.int64)
+                targets = cv2.resize(targets.astype(np.int32), size, interpolation=cv2.INTER_NEAREST).astype(np.int64)
+                if coarse is not None:
+                    coarse = np.stack([cv2.resize(p.astype(np.float32), size) for p in coarse]).astype(np.float16)
+            self._cache[sample] = (image, labels, targets, coarse, k)
         return self._cache[sample]
 
     def coarse_for(self, sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        image, mask, coarse = self.load(sample)
+        """(H, W, 3) uint8 image, (H, W) targets (IGNORE where skipped), (K, H, W) float32 coarse."""
+        image, labels, targets, coarse, k = self.load(sample)
         if coarse is None:
-            labels = np.where(mask == self.ignore_index, self.num_classes - 1, mask).clip(0, self.num_classes - 1)
-            coarse = synthesize_coarse(labels, self.num_classes, rng)
-        return image, mask, coarse.astype(np.float32)
+            coarse = synthesize_coarse(labels, k, rng)
+        return image, targets, coarse.astype(np.float32)
+
+
+def draw_batch(samples: list[Sample], by_source: dict[int, list[Sample]], size: int,
+               rng: np.random.Generator) -> list[Sample]:
+    """``size`` samples of one source, the source chosen in proportion to its share of ``samples``."""
+    first = samples[int(rng.integers(0, len(samples)))]
+    pool = by_source[first.source]
+    return [first] + [pool[int(i)] for i in rng.integers(0, len(pool), size - 1)]
 
 
 def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator,
                  hard_fraction: float = 0.0):
-    """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) labels; random crop + flip.
+    """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) targets; random crop + flip.
 
     With probability ``hard_fraction`` a coarse map is replaced by its hard labels as ``refine`` feeds
-    label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks.
+    label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks. Channels
+    are zero-padded to the largest K in the batch.
     """
     images, coarses, masks = [], [], []
     for sample in samples:
@@ -86,5 +162,7 @@ def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.r
         images.append(np.ascontiguousarray(image.transpose(2, 0, 1)))
         coarses.append(np.ascontiguousarray(coarse))
         masks.append(np.ascontiguousarray(mask))
+    k = max(c.shape[0] for c in coarses)
+    coarses = [np.pad(c, ((0, k - c.shape[0]), (0, 0), (0, 0))) for c in coarses]
     return (torch.from_numpy(np.stack(images)).float().div(255), torch.from_numpy(np.stack(coarses)),
             torch.from_numpy(np.stack(masks)))

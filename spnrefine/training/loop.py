@@ -20,7 +20,7 @@ from ..io.writers import atomic_write
 from ..metrics import SegmentationMetrics
 from ..model import RefinerConfig, SpnRefiner
 from ..refiner import checkpoint_payload
-from .data import Sample, SampleCache, random_crops
+from .data import IGNORE, Sample, SampleCache, draw_batch, random_crops
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,11 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    num_classes: int = 12  # channels of the coarse probabilities
-    ignore_index: int = 11
     eval_every: int = 100
     width: int = 24
     classes: int | None = None  # a class-specific correction head for this many classes
     hard_fraction: float = 0.0  # share of coarse inputs given as hard labels
+    pixel_blend: bool = False  # the guidance also predicts, per pixel, how much of the coarse input to keep
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -47,12 +46,16 @@ def _save(path: Path, payload: dict) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample], num_classes: int, ignore_index: int):
-    """mIoU (%) of the coarse input and of the refinement on whole images (classes < ignore_index)."""
+def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample]):
+    """mIoU (%) of the coarse input and of the refinement on whole images of one label space
+    (a void channel at the ignore index is not scored)."""
     model.eval()
-    classes = min(num_classes, ignore_index) if ignore_index is not None else num_classes
-    coarse_metrics = SegmentationMetrics(classes, ignore_index, boundary=False)
-    refined_metrics = SegmentationMetrics(classes, ignore_index, boundary=False)
+    space = samples[0].labels
+    classes = cache.load(samples[0])[4]
+    if space.ignore_index is not None and space.ignore_index < classes:
+        classes = space.ignore_index
+    coarse_metrics = SegmentationMetrics(classes, IGNORE, boundary=False)
+    refined_metrics = SegmentationMetrics(classes, IGNORE, boundary=False)
     rng = np.random.default_rng(12345)
     for sample in samples:
         image, mask, coarse = cache.coarse_for(sample, rng)
@@ -78,7 +81,7 @@ def train(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes))
+    model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
@@ -98,16 +101,19 @@ def train(
     if log.is_file():  # drop records of steps after the checkpoint: they are about to be redone
         kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= start]
         log.write_text("".join(line + "\n" for line in kept))
-    cache = SampleCache(config.num_classes, config.ignore_index)
+    cache = SampleCache(min_side=config.crop)
+    by_source: dict[int, list[Sample]] = {}
+    for sample in samples:
+        by_source.setdefault(sample.source, []).append(sample)
     end = config.steps if stop_after is None else min(config.steps, start + stop_after)
     model.train()
     with tqdm(total=config.steps, initial=start, unit="step", disable=not progress, dynamic_ncols=True) as bar:
         for step in range(start, end):
             rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
-            batch = [samples[i] for i in rng.integers(0, len(samples), config.batch_size)]
+            batch = draw_batch(samples, by_source, config.batch_size, rng)
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
-            loss = F.nll_loss(model(images, coarse), masks, ignore_index=config.ignore_index)
+            loss = F.nll_loss(model(images, coarse), masks, ignore_index=IGNORE)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -117,9 +123,7 @@ def train(
             done = step + 1
             if done % config.eval_every == 0 and done < config.steps:
                 if val_samples:
-                    record["val_coarse_miou"], record["val_miou"] = evaluate(
-                        model, cache, val_samples, config.num_classes, config.ignore_index
-                    )
+                    record["val_coarse_miou"], record["val_miou"] = evaluate(model, cache, val_samples)
                 _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": done,
                              "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
             with open(log, "a") as handle:
@@ -131,7 +135,7 @@ def train(
                      "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
         return None
     if val_samples:
-        coarse_miou, refined_miou = evaluate(model, cache, val_samples, config.num_classes, config.ignore_index)
+        coarse_miou, refined_miou = evaluate(model, cache, val_samples)
         with open(log, "a") as handle:
             handle.write(json.dumps({"step": config.steps, "val_coarse_miou": coarse_miou, "val_miou": refined_miou}) + "\n")
     _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": config.steps,
