@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from spnrefine.evaluation.metrics import SegmentationMetrics
 from spnrefine.io.masks import read_label_png
-from spnrefine.metrics import SegmentationMetrics
 from spnrefine.training.synth import synthesize_coarse
 
 CLASSES, VOID = 11, 11

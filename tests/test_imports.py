@@ -8,7 +8,7 @@ import spnrefine
 
 def test_every_module_imports():
     names = [m.name for m in pkgutil.walk_packages(spnrefine.__path__, "spnrefine.")]
-    assert {"spnrefine.propagation.cuda", "spnrefine.cli"} <= set(names), names
+    assert {"spnrefine.propagation.cuda", "spnrefine.cli.app"} <= set(names), names
     for name in [*names, "spnrefine.kernels"]:  # kernels/ is mapped into the package
         if name != "spnrefine.__main__":
             importlib.import_module(name)

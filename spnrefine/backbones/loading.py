@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoints import load_state_dict_strict, load_weights
-from ..datasets import PRESETS, VOC, LabelSet
+from ..determinism import pin_pointwise_convolutions
 from ..errors import SpnrefineError
-from ..numerics import pin_pointwise_convolutions
+from ..io.checkpoints import load_state_dict_strict, load_weights
+from ..labels import PRESETS, VOC, LabelSet
 from .registry import USER_MODEL, BackboneSpec, Preprocessing, get_backbone
 
 

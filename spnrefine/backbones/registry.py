@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..datasets import CAMVID, VOC, LabelSet
 from ..errors import SpnrefineError
+from ..labels import CAMVID, VOC, LabelSet
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,20 @@ MERGES = ("max", "none")
 
 
 class _Propagate(torch.autograd.Function):
-    """All directions through one kernel engine (Numba on CPU, CUDA kernels on GPU).
+    """All directions through one kernel backend (Numba on CPU, CUDA kernels on GPU).
 
     Forward keeps every direction's result, (D, N, C, H, W), for the backward pass.
     """
 
     @staticmethod
-    def forward(ctx, x, gates, directions, merge, engine):
+    def forward(ctx, x, gates, directions, merge, backend):
         geometries = [scan_geometry(d, x.shape[2], x.shape[3]) for d in directions]
         results = x.new_empty((len(directions), *x.shape))
         for i, geometry in enumerate(geometries):
-            engine.forward(x, gates[:, i], results[i], geometry)
+            backend.forward(x, gates[:, i], results[i], geometry)
         merged = results.amax(dim=0) if merge == "max" else results.transpose(0, 1)
         ctx.save_for_backward(x, gates, results, merged if merge == "max" else None)
-        ctx.geometries, ctx.engine = geometries, engine
+        ctx.geometries, ctx.backend = geometries, backend
         return merged
 
     @staticmethod
@@ -36,7 +36,7 @@ class _Propagate(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, gates, results, merged = ctx.saved_tensors
         grad_x, grad_gates, grad_h = torch.zeros_like(x), torch.empty_like(gates), torch.empty_like(x)
-        adjoint = torch.empty_like(x) if ctx.engine.needs_adjoint else None
+        adjoint = torch.empty_like(x) if ctx.backend.needs_adjoint else None
         if merged is not None:  # max: share the gradient among the directions that reach the max
             winners = results == merged
             share = grad_out / winners.sum(dim=0)
@@ -45,35 +45,35 @@ class _Propagate(torch.autograd.Function):
                 torch.mul(share, winners[i], out=grad_h)
             else:
                 grad_h.copy_(grad_out[:, i])
-            ctx.engine.backward(x, gates[:, i], results[i], grad_h, adjoint, grad_x, grad_gates[:, i], geometry)
+            ctx.backend.backward(x, gates[:, i], results[i], grad_h, adjoint, grad_x, grad_gates[:, i], geometry)
         need_x, need_gates = ctx.needs_input_grad[:2]
         return (grad_x if need_x else None), (grad_gates if need_gates else None), None, None, None
 
 
-def _propagate_inference(x, gates, directions, merge, engine) -> torch.Tensor:
+def _propagate_inference(x, gates, directions, merge, backend) -> torch.Tensor:
     """Same values as :class:`_Propagate` without keeping results for backward (running max)."""
     height, width = x.shape[2:]
     if merge == "none":
         results = x.new_empty((x.shape[0], len(directions), *x.shape[1:]))
         for i, d in enumerate(directions):
             h = torch.empty_like(x)
-            engine.forward(x, gates[:, i], h, scan_geometry(d, height, width))
+            backend.forward(x, gates[:, i], h, scan_geometry(d, height, width))
             results[:, i] = h
         return results
     merged = torch.empty_like(x)
-    engine.forward_merged(x, gates, merged, [scan_geometry(d, height, width) for d in directions])
+    backend.forward_merged(x, gates, merged, [scan_geometry(d, height, width) for d in directions])
     return merged
 
 
 @functools.lru_cache(maxsize=None)
-def _engine(backend: str):
+def _backend(backend: str):
     if backend == "numba":
-        from .cpu import NumbaEngine
+        from .cpu import NumbaBackend
 
-        return NumbaEngine()
-    from .cuda import CupyLauncher, KernelEngine
+        return NumbaBackend()
+    from .cuda import CupyLauncher, KernelBackend
 
-    return KernelEngine(CupyLauncher())
+    return KernelBackend(CupyLauncher())
 
 
 def _check(x: torch.Tensor, gates: torch.Tensor, gate_shape: tuple, gate_layout: str) -> None:
@@ -104,23 +104,23 @@ def _run(x: torch.Tensor, gates: torch.Tensor, directions: tuple, merge: str, ba
         )
         out = results.amax(dim=1) if merge == "max" else results
     else:
-        out = run_engine(compute, compute_gates, directions, merge, _engine(name))
+        out = run_backend(compute, compute_gates, directions, merge, _backend(name))
     return out.to(x.dtype)
 
 
-def run_engine(x: torch.Tensor, gates: torch.Tensor, directions: tuple, merge: str, engine) -> torch.Tensor:
-    """Propagate through a kernel engine (inputs already checked, float32/float64).
+def run_backend(x: torch.Tensor, gates: torch.Tensor, directions: tuple, merge: str, backend) -> torch.Tensor:
+    """Propagate through a kernel backend (inputs already checked, float32/float64).
 
     Exposed so the tests can drive the CUDA launch plans through a host build.
     """
     if torch.is_grad_enabled() and (x.requires_grad or gates.requires_grad):
-        return _Propagate.apply(x.contiguous(), gates.contiguous(), directions, merge, engine)
+        return _Propagate.apply(x.contiguous(), gates.contiguous(), directions, merge, backend)
     # Inference reads gates in place when each (H, W) plane is contiguous: e.g. one gate set
     # expanded over all channels (stride 0) is never copied.
     width = gates.shape[-1]
     planes_contiguous = gates.stride(-1) == 1 and gates.stride(-2) == width
     return _propagate_inference(x.contiguous(), gates if planes_contiguous else gates.contiguous(), directions,
-                                merge, engine)
+                                merge, backend)
 
 
 def propagate_direction(x: torch.Tensor, gates: torch.Tensor, direction: str, backend: str = "auto") -> torch.Tensor:

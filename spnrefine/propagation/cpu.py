@@ -182,7 +182,7 @@ def _gate_strides(gates: torch.Tensor) -> tuple[int, int, int]:
     return gates.stride(0), gates.stride(1), gates.stride(2)
 
 
-class NumbaEngine:
+class NumbaBackend:
     """Runs the scan kernels on CPU tensors (float32 or float64), writing into given buffers."""
 
     name = "numba"

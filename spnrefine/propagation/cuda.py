@@ -102,10 +102,10 @@ class CupyLauncher:
                 kernel(launch.grid, launch.block, args)
 
 
-class KernelEngine:
-    """Scan engine over the ``.cu`` kernels; ``launcher`` decides where they run.
+class KernelBackend:
+    """Scan backend over the ``.cu`` kernels; ``launcher`` decides where they run.
 
-    Same interface as :class:`spnrefine.propagation.cpu.NumbaEngine`.
+    Same interface as :class:`spnrefine.propagation.cpu.NumbaBackend`.
     """
 
     needs_adjoint = True  # scratch of x's shape for the backward kernel

@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..checkpoints import load_weights
 from ..errors import SpnrefineError
+from ..evaluation.metrics import SegmentationMetrics
+from ..io.checkpoints import load_weights
 from ..io.writers import atomic_write
-from ..metrics import SegmentationMetrics
-from ..model import RefinerConfig, SpnRefiner
-from ..refiner import checkpoint_payload
+from ..refiner.network import RefinerConfig, SpnRefiner
+from ..refiner.weights import checkpoint_payload
 from .data import IGNORE, Sample, SampleCache, draw_batch, random_crops
 
 

@@ -1,0 +1,317 @@
+"""Command line: ``spnrefine`` (Typer). Thin commands; heavy imports live inside them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import __version__
+from .benchmark import benchmark_app
+from .options import (
+    Address,
+    CpusPerWorker,
+    Engine,
+    GpusPerWorker,
+    NumWorkers,
+    Quiet,
+    Report,
+    Verbose,
+    engine_options,
+    finish,
+    friendly,
+    list_names,
+    names_of_classes,
+    palette_option,
+)
+
+app = typer.Typer(help="Refine semantic-segmentation masks with learned spatial propagation.", no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spnrefine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """Refine semantic-segmentation masks with learned spatial propagation."""
+
+
+
+@app.command()
+@friendly
+def segment(
+    images: Annotated[Path, typer.Argument(help="An image, or a folder of images (searched recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <stem>.png label maps, palette embedded.")],
+    backbone: Annotated[str, typer.Option(help="Backbone name (spnrefine backbones lists them).")] = "espnet-camvid",
+    backbone_weights: Annotated[
+        Optional[Path], typer.Option(help="Weights file (state dict; for 'user': TorchScript/torch.export).")
+    ] = None,
+    backbone_config: Annotated[
+        Optional[Path], typer.Option(help="JSON sidecar of a 'user' backbone (default: weights path with .json).")
+    ] = None,
+    refine: Annotated[bool, typer.Option(help="Refine the backbone's output with the SPN refiner.")] = True,
+    checkpoint: Annotated[
+        Optional[str], typer.Option(help="Refiner: 'camvid', 'agnostic' (shipped) or a file (default: fits the backbone).")
+    ] = None,
+    save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
+    overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
+    compare: Annotated[
+        bool, typer.Option(help="Also write compare/<stem>.jpg: image | backbone | refined (with refinement).")
+    ] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
+    list_file: Annotated[
+        Optional[Path], typer.Option("--list", help="Only these images: relative paths or file names, one per line.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    num_workers: NumWorkers = None,
+    cpus_per_worker: CpusPerWorker = 1,
+    gpus_per_worker: GpusPerWorker = 0.0,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    report_path: Report = None,
+) -> None:
+    """Segment images with a pretrained backbone, refine (default), write label PNGs.
+
+    Exit code 1 when any image failed; the batch always goes on past failures.
+    """
+    from ..jobs.outputs import OutputOptions
+    from ..jobs.segment import SegmentSetup, run_segment
+
+    where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
+    setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
+                         OutputOptions(save_probs, overlay, compare), out)
+    names = list_names(list_file, images) if list_file else None
+    report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
+                         verbose=verbose, names=names)
+    finish(report, report_path)
+
+
+
+@app.command()
+@friendly
+def refine(
+    images: Annotated[Path, typer.Option(help="Folder of images (searched recursively).")],
+    masks: Annotated[
+        Path, typer.Option(help="Folder of coarse masks: label/palette PNGs, colour PNGs (+ --palette), .npy/.npz.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: refined <stem>.png, palette embedded.")],
+    checkpoint: Annotated[
+        str, typer.Option(help="Refiner: 'agnostic' (any classes), 'camvid' (12-channel ESPNet CamVid probabilities) or a file.")
+    ] = "agnostic",
+    list_file: Annotated[Optional[Path], typer.Option("--list", help="Only these file names, one per line.")] = None,
+    num_classes: Annotated[Optional[int], typer.Option(help="K (default: inferred from the masks and printed).")] = None,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Mask label meaning 'unknown' (e.g. 255).")] = None,
+    palette: Annotated[
+        Optional[str], typer.Option(help="Colours of class ids: a preset (camvid, voc, cityscapes) or a file.")
+    ] = None,
+    save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy refined (K, H, W) float16.")] = False,
+    overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
+    compare: Annotated[
+        bool, typer.Option(help="Also write compare/<stem>.jpg: image | coarse | refined [| ground truth].")
+    ] = False,
+    gt: Annotated[Optional[Path], typer.Option(help="Ground-truth folder for the --compare pictures.")] = None,
+    resize_masks: Annotated[
+        bool, typer.Option(help="Resize masks whose size differs from the image (nearest neighbour).")
+    ] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    engine: Engine = "local",
+    address: Address = None,
+    num_workers: NumWorkers = None,
+    cpus_per_worker: CpusPerWorker = 1,
+    gpus_per_worker: GpusPerWorker = 0.0,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    report_path: Report = None,
+) -> None:
+    """Refine coarse masks with the SPN refiner. Exit code 1 when any image failed; the batch goes on."""
+    from ..jobs.outputs import OutputOptions
+    from ..jobs.refine import RefineSetup, plan_refine, run_refine
+    from ..labels import VOC
+
+    colours = palette_option(palette)
+    names = list_names(list_file, images) if list_file else None
+    plan = plan_refine(images, masks, out, names, colours, num_classes, ignore_index)
+    if plan.unpaired:
+        typer.echo(plan.unpaired, err=True)
+    if plan.inferred:
+        typer.echo(f"classes: {plan.num_classes} (inferred; --num-classes to set)", err=True)
+    where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
+    setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
+                        OutputOptions(save_probs, overlay, compare), out, gt, resize_masks)
+    report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
+                        failed=plan.failed)
+    finish(report, report_path)
+
+
+@app.command()
+def backbones() -> None:
+    """List the registered segmentation backbones."""
+    from ..backbones.registry import REGISTRY, USER_MODEL
+
+    for spec in REGISTRY.values():
+        typer.echo(f"{spec.name:<30} {spec.description}")
+        typer.echo(f"{'':<30} weights: {spec.weights}")
+    typer.echo(f"{USER_MODEL:<30} your TorchScript / torch.export model (--backbone-weights) + JSON sidecar")
+
+
+@app.command()
+@friendly
+def evaluate(
+    pred_dir: Annotated[Path, typer.Argument(help="Folder of predicted label PNGs.")],
+    gt_dir: Annotated[Path, typer.Argument(help="Folder of ground-truth label PNGs (paired by file stem).")],
+    num_classes: Annotated[int, typer.Option(min=1, help="K: classes are 0..K-1.")],
+    ignore_index: Annotated[Optional[int], typer.Option(help="Ground-truth label to ignore (e.g. 11, 255).")] = None,
+    class_names: Annotated[
+        Optional[str], typer.Option(help="A preset (camvid, voc, cityscapes) or a file, one name per line.")
+    ] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the numbers as JSON.")] = None,
+    compare_to: Annotated[
+        Optional[Path], typer.Option(help="Another prediction folder (e.g. coarse): print both and the deltas.")
+    ] = None,
+    clip: Annotated[bool, typer.Option(help="Treat out-of-range ground-truth labels as ignored, not an error.")] = False,
+    allow_missing: Annotated[bool, typer.Option(help="Evaluate the pairs that exist when predictions are missing.")] = False,
+    boundary: Annotated[bool, typer.Option(help="Compute Boundary IoU (d = 2% of the diagonal) and mBA.")] = True,
+) -> None:
+    """mIoU, per-class IoU, pixel/mean accuracy, Boundary IoU and mBA of predictions against ground truth."""
+    import json
+
+    from ..evaluation.folders import evaluate_folders, format_report
+
+    names = names_of_classes(class_names, num_classes)
+    metrics, missing, evaluated = evaluate_folders(pred_dir, gt_dir, num_classes, ignore_index, clip,
+                                                   allow_missing, boundary)
+    summary = metrics.summary(names)
+    other = None
+    if compare_to is not None:
+        other = evaluate_folders(compare_to, gt_dir, num_classes, ignore_index, clip, allow_missing, boundary,
+                                 only=set(evaluated))[0]  # exactly the images evaluated above
+        other = other.summary(names)
+    if missing:
+        typer.echo(f"warning: {len(missing)} ground-truth masks have no prediction and were left out", err=True)
+    for line in format_report(summary, other, (pred_dir.name, compare_to.name if compare_to else "")):
+        typer.echo(line)
+    if json_path is not None:
+        from ..io.writers import atomic_write
+
+        payload = {**summary, "compare_to": other} if other else summary
+        atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+
+
+@app.command()
+def info() -> None:
+    """Print versions, which propagation backends this machine can use (and why not), and the engines."""
+    import platform
+    from importlib import metadata
+
+    import numpy
+    import torch
+
+    from ..propagation import backend_statuses, nvrtc_status
+
+    typer.echo(f"spnrefine {__version__}")
+    typer.echo(f"python {platform.python_version()}, torch {torch.__version__}, numpy {numpy.__version__}")
+    typer.echo("propagation backends:")
+    for status in [*backend_statuses(), nvrtc_status()]:
+        mark = "yes" if status.usable else "no "
+        typer.echo(f"  {status.name:<6} {mark}  {status.detail}")
+    try:
+        ray = f"yes  ray {metadata.version('ray')} (--engine ray)"
+    except metadata.PackageNotFoundError:
+        ray = "no   Ray is not installed: pip install 'spnrefine[ray]'"
+    typer.echo("engines:")
+    typer.echo("  local  yes  this process")
+    typer.echo(f"  ray    {ray}")
+
+
+
+@app.command()
+@friendly
+def train(
+    out: Annotated[Path, typer.Option(help="Run folder: last.pt (resumable), log.jsonl, refiner.pt.")],
+    images: Annotated[list[Path], typer.Option(help="Image folder (repeat for several sources).")],
+    masks: Annotated[list[Path], typer.Option(help="Ground-truth folder, one per --images.")],
+    coarse: Annotated[
+        list[str], typer.Option(help="Coarse probabilities folder per --images, or 'synth' to perturb ground truth.")
+    ],
+    list_file: Annotated[
+        list[str], typer.Option("--list", help="File-name list per --images ('all' for every image).")
+    ],
+    repeat: Annotated[list[int], typer.Option(help="How often each source is repeated when sampling.")] = [],
+    label_space: Annotated[
+        list[str], typer.Option(help="Per --images: 'K', 'K:IGNORE', 'present' or 'present:IGNORE' (the classes "
+                                     "present in each mask, renumbered). Default: --num-classes/--ignore-index.")
+    ] = [],
+    val_images: Annotated[Optional[Path], typer.Option(help="Validation images (logged, never trained on).")] = None,
+    val_masks: Annotated[Optional[Path], typer.Option(help="Validation ground truth (default: --val-images).")] = None,
+    val_coarse: Annotated[Optional[Path], typer.Option(help="Validation coarse .npy folder (default: synthesized).")] = None,
+    val_list: Annotated[Optional[Path], typer.Option(help="Validation file names, one per line.")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps.")] = 800,
+    batch_size: Annotated[int, typer.Option(min=1, help="Crops per step.")] = 8,
+    crop: Annotated[int, typer.Option(min=16, help="Square random crops.")] = 192,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")] = 2e-3,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed and data give the same weights.")] = 0,
+    num_classes: Annotated[int, typer.Option(help="Channels of the coarse probabilities (default label space).")] = 12,
+    ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss (default label space).")] = 11,
+    eval_every: Annotated[int, typer.Option(min=1, help="Validate and save last.pt every N steps.")] = 100,
+    head_classes: Annotated[
+        Optional[int], typer.Option(help="Add a class-specific correction head for K classes (default: agnostic).")
+    ] = None,
+    hard_fraction: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")
+    ] = 0.0,
+    pixel_blend: Annotated[
+        bool, typer.Option(help="Predict per pixel how much of the coarse input to keep (else one learned weight).")
+    ] = False,
+    stop_after: Annotated[
+        Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
+    from ..errors import SpnrefineError
+    from ..training.data import LabelSpace, list_samples
+    from ..training.loop import TrainConfig
+    from ..training.loop import train as run_training
+
+    sources = len(images)
+    if (not (len(masks) == len(coarse) == len(list_file) == sources) or (repeat and len(repeat) != sources)
+            or (label_space and len(label_space) != sources)):
+        raise SpnrefineError("give one --masks, --coarse and --list (and --repeat, --label-space, if any) per --images")
+    default_space = LabelSpace(num_classes, ignore_index)
+    samples = []
+    for i in range(sources):
+        names = None if list_file[i] == "all" else list_names(Path(list_file[i]), images[i])
+        space = LabelSpace.parse(label_space[i]) if label_space else default_space
+        source = list_samples(images[i], masks[i], names, None if coarse[i] == "synth" else Path(coarse[i]),
+                              space, source=i)
+        samples += source * (repeat[i] if repeat else 1)
+    val = None
+    if val_images is not None:
+        val_names = list_names(val_list, val_images) if val_list else None
+        val = list_samples(val_images, val_masks or val_images, val_names, val_coarse, default_space)
+    config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
+                         classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend)
+    final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
+    typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
+
+
+def main() -> None:
+    # Large CPU tensors on transparent huge pages: page faults on fresh buffers otherwise
+    # dominate CPU training steps (the propagation benchmark's forward+backward: 0.76 s -> 0.40 s).
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+    app()

@@ -1,0 +1,124 @@
+"""``spnrefine benchmark …``: speed and quality measured side by side in one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .options import Address, CpusPerWorker, NumWorkers, friendly, list_names, names_of_classes, resolve_device
+
+benchmark_app = typer.Typer(help="Measure speed and quality.", no_args_is_help=True)
+
+
+@benchmark_app.command("propagation")
+def benchmark_propagation(
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per fast backend (best is kept).")] = 3,
+    quick: Annotated[bool, typer.Option(help="Only the small shape (1, 32, 96, 128).")] = False,
+) -> None:
+    """Time each propagation backend against the torch reference and a bandwidth-bound pass."""
+    from ..bench import propagation as benchmark
+
+    shapes = benchmark.DEFAULT_SHAPES[:1] if quick else benchmark.DEFAULT_SHAPES
+    for line in benchmark.run(shapes, repeats=repeats):
+        typer.echo(line)
+
+
+
+@benchmark_app.command("segment")
+@friendly
+def benchmark_segment(
+    images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are timed).")],
+    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option(help="Refiner (default: fits the backbone).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many images to time.")] = 20,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """End-to-end images/s: the backbone alone, and backbone + SPN refiner (decoded images, no file I/O)."""
+    from ..bench.pipeline import time_pipeline
+    from ..io.images import read_image
+    from ..jobs.files import find_files
+    from ..jobs.outputs import OutputOptions
+    from ..jobs.segment import SegmentSetup
+
+    torch_device = resolve_device(device)
+    worker = SegmentSetup(backbone, backbone_weights, None, True, checkpoint, OutputOptions(), Path(".")).build(torch_device)
+    decoded = [read_image(p) for p in find_files(images)[:limit]]
+    typer.echo(f"{len(decoded)} images, {decoded[0].shape[1]}x{decoded[0].shape[0]}, device {torch_device}")
+    for label, rate in time_pipeline(worker.backbone, worker.refiner, decoded):
+        typer.echo(f"{label:<24} {rate:6.2f} images/s")
+
+
+@benchmark_app.command("engines")
+@friendly
+def benchmark_engines(
+    images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are used).")],
+    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
+    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    refine: Annotated[bool, typer.Option(help="Refine with the SPN refiner.")] = True,
+    limit: Annotated[int, typer.Option(min=1, help="How many images.")] = 40,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 4,
+    address: Address = None,
+    num_workers: NumWorkers = 2,
+    cpus_per_worker: CpusPerWorker = 1,
+) -> None:
+    """`segment` with the local engine vs the Ray engine: images/s side by side, files compared byte by byte."""
+    from ..bench.engines import compare_engines
+    from ..jobs.outputs import OutputOptions
+    from ..jobs.segment import SegmentSetup
+    from ..jobs.types import EngineOptions
+
+    setup = SegmentSetup(backbone, backbone_weights, None, refine, None, OutputOptions(), Path("."))
+    engine = EngineOptions("ray", address, num_workers, cpus_per_worker)
+    for line in compare_engines(setup, images, limit, engine, batch_size):
+        typer.echo(line)
+
+
+@benchmark_app.command("refinement")
+@friendly
+def benchmark_refinement(
+    images: Annotated[Path, typer.Option(help="Folder of images.")],
+    masks: Annotated[Path, typer.Option(help="Folder of ground-truth label PNGs (same stems).")],
+    coarse: Annotated[
+        str, typer.Option(help="Folder of coarse probabilities <stem>.npy (K, H, W), or 'lowres': synthesized from "
+                               "the ground truth (one-hot, area-downsampled x8, upsampled bilinearly).")
+    ],
+    list_file: Annotated[Optional[Path], typer.Option("--list", help="File names or stems to use, one per line.")] = None,
+    num_classes: Annotated[int, typer.Option(help="Classes scored (K may include a void channel).")] = 11,
+    ignore_index: Annotated[Optional[int], typer.Option(help="Ground-truth label to ignore.")] = 11,
+    present_classes: Annotated[
+        bool, typer.Option(help="lowres: synthesize on the classes present in each mask (large or sparse label ids).")
+    ] = False,
+    hard: Annotated[bool, typer.Option(help="Give the methods hard labels (as refine does for label masks).")] = False,
+    checkpoint: Annotated[list[str], typer.Option(help="Refiner: 'agnostic' or a file (repeat to compare).")] = ["agnostic"],
+    crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
+    class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
+) -> None:
+    """Coarse vs dense CRF vs guided filter vs SPN: mIoU, Boundary IoU, mBA, per-class IoU and seconds per image, one run."""
+    import json
+
+    from ..evaluation.comparison import (
+        CoarseSource,
+        compare,
+        format_per_class,
+        format_rows,
+        methods,
+    )
+    from ..refiner import Refiner
+
+    refiners = {f"SPN {Path(c).stem if Path(c).suffix else c}": Refiner.load(c) for c in checkpoint}
+    source = CoarseSource(None if coarse == "lowres" else Path(coarse), present_classes, hard)
+    rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf),
+                              num_classes, ignore_index)
+    for line in format_rows(rows):
+        typer.echo(line)
+    names = names_of_classes(class_names, num_classes) if class_names else None
+    if num_classes <= 40:
+        typer.echo("")
+        for line in format_per_class(per_class, names):
+            typer.echo(line)
+    if json_path is not None:
+        json_path.write_text(json.dumps({"rows": rows, "per_class_iou": per_class}, indent=2))

@@ -1,0 +1,146 @@
+"""Coarse vs dense CRF vs guided filter vs SPN refiners on the same images and coarse masks, in one run.
+
+Coarse masks come from a folder of (K, H, W) ``.npy`` probabilities, or are synthesized from the ground
+truth as low-resolution masks (``lowres``: each class's one-hot mask area-downsampled ×8 and upsampled
+bilinearly — deterministic, no randomness). With ``hard`` the methods get hard labels instead, turned
+into probabilities exactly as ``spnrefine refine`` does for label masks. Label sets with large or sparse
+ids (COCO) are handled per image on the classes present (``present_classes``) and mapped back for scoring.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..io.coarse import labels_to_probabilities, read_probability_map, soften
+from ..io.images import read_image
+from ..io.masks import check_label_range, read_label_png
+from .baselines import dense_crf, guided_filter
+from .metrics import SegmentationMetrics
+
+Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (image, (K, H, W) probs) → (K, H, W)
+LOWRES_FACTOR = 8
+
+
+def methods(refiners: dict | None = None, include_crf: bool = True) -> dict[str, Method]:
+    """name → method; ``refiners``: label → a loaded ``Refiner``."""
+    table: dict[str, Method] = {"coarse": lambda image, probs: probs}
+    if include_crf:
+        table["dense CRF"] = dense_crf
+    table["guided filter"] = guided_filter
+    for label, refiner in (refiners or {}).items():
+        table[label] = refiner.refine
+    return table
+
+
+@dataclass(frozen=True)
+class CoarseSource:
+    """Where the coarse masks come from: a folder of ``.npy`` or ``"lowres"``; ``present_classes``:
+    synthesize on the ids present in each mask (plus a channel for the ignored pixels)."""
+
+    folder: Path | None = None  # None: synthesized low-resolution masks
+    present_classes: bool = False
+    hard: bool = False
+
+
+def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FACTOR) -> np.ndarray:
+    """(H, W) ids in [0, K) → (K, H, W) float32: one-hot, area-downsampled ×factor, upsampled bilinearly."""
+    height, width = labels.shape
+    small = (max(1, width // factor), max(1, height // factor))
+    one_hot = (labels[None] == np.arange(num_channels)[:, None, None]).astype(np.float32)
+    probs = np.stack([cv2.resize(cv2.resize(p, small, interpolation=cv2.INTER_AREA), (width, height),
+                                 interpolation=cv2.INTER_LINEAR) for p in one_hot])
+    return probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)
+
+
+def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: int, ignore_index: int | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(K, H, W) coarse probabilities and (K,) the scored id of each channel (−1: none)."""
+    ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
+    if source.present_classes:
+        present = np.unique(truth[~ignored])
+        lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
+        compact = np.full(int(truth.max()) + 1, len(present), np.int64)
+        compact[present] = np.arange(len(present))
+        labels = compact[truth]
+    else:
+        channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
+        lookup = np.arange(channels)
+        labels = np.where(ignored, channels - 1, truth).clip(0, channels - 1)
+    if source.folder is not None:
+        probs = read_probability_map(Path(source.folder) / f"{stem}.npy")
+        lookup = np.arange(probs.shape[0])
+    else:
+        probs = lowres_coarse(labels, len(lookup))
+    if source.hard:
+        probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
+    return probs, lookup
+
+
+def scored(probs: np.ndarray, lookup: np.ndarray) -> np.ndarray:
+    """(K, H, W) → (H, W) scored ids (channels without an id become −1: a miss)."""
+    return lookup[np.asarray(probs).argmax(0)]
+
+
+def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, table: dict[str, Method],
+            num_classes: int, ignore_index: int | None) -> tuple[list[dict], dict[str, dict]]:
+    """Rows of method, mIoU, boundary IoU, mBA (%), seconds per image (the method alone, no I/O), and
+    each method's per-class IoU."""
+    metrics = {name: SegmentationMetrics(num_classes, ignore_index) for name in table}
+    seconds = dict.fromkeys(table, 0.0)
+    for image, truth, probs, lookup in _items(images, masks, names, source, num_classes, ignore_index):
+        for method, run in table.items():
+            began = time.perf_counter()
+            refined = run(image, probs)
+            seconds[method] += time.perf_counter() - began
+            metrics[method].update(scored(refined, lookup), truth)
+    rows, per_class = [], {}
+    for method in table:
+        summary = metrics[method].summary()
+        rows.append({"method": method, "miou": summary["miou"], "boundary_iou": summary["boundary_iou"],
+                     "mba": summary["mba"], "seconds_per_image": round(seconds[method] / len(names), 4)})
+        per_class[method] = summary["per_class_iou"]
+    return rows, per_class
+
+
+def _items(images: Path, masks: Path, names: list[str], source: CoarseSource, num_classes: int,
+           ignore_index: int | None) -> Iterator[tuple]:
+    for name in names:
+        stem = Path(name).stem if Path(name).suffix else name
+        image_path = Path(images) / name
+        if not image_path.is_file():
+            image_path = next(p for p in sorted(Path(images).glob(f"{stem}.*")) if p.stem == stem)
+        mask_path = Path(masks) / f"{stem}.png"
+        truth = check_label_range(read_label_png(mask_path), num_classes, ignore_index, mask_path)
+        probs, lookup = coarse_for(source, stem, truth, num_classes, ignore_index)
+        yield read_image(image_path), truth, probs, lookup
+
+
+def format_rows(rows: list[dict]) -> list[str]:
+    base = rows[0]
+    width = max(16, *(len(row["method"]) + 2 for row in rows))
+    lines = [f"{'method':<{width}}{'mIoU':>8}{'Δ':>8}{'bIoU':>8}{'Δ':>8}{'mBA':>8}{'Δ':>8}{'s/img':>9}"]
+    for row in rows:
+        cells = "".join(f"{row[key]:>8.2f}{row[key] - base[key]:>+8.2f}" for key in ("miou", "boundary_iou", "mba"))
+        lines.append(f"{row['method']:<{width}}{cells}{row['seconds_per_image']:>9.3f}")
+    return lines
+
+
+def format_per_class(per_class: dict[str, dict], class_names: list[str] | None = None) -> list[str]:
+    """Per-class IoU change of every method against the first (coarse); classes absent everywhere left out."""
+    methods_ = list(per_class)
+    base = per_class[methods_[0]]
+    width = max(12, *(len(m) + 2 for m in methods_[1:]))
+    lines = [f"{'class':<14}{methods_[0]:>8}" + "".join(f"{m:>{width}}" for m in methods_[1:])]
+    for key, value in base.items():
+        if value is None:
+            continue
+        label = class_names[int(key)] if class_names and key.isdigit() and int(key) < len(class_names) else key
+        cells = "".join(f"{(per_class[m][key] or 0) - value:>+{width}.2f}" for m in methods_[1:])
+        lines.append(f"{label[:13]:<14}{value:>8.2f}{cells}")
+    return lines

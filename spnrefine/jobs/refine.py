@@ -1,0 +1,209 @@
+"""``spnrefine refine``: refine a folder of coarse masks, paired with their images by file stem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import SpnrefineError
+from ..io.coarse import (
+    MASK_SUFFIXES,
+    labels_to_probabilities,
+    read_coarse_labels,
+    read_probability_map,
+    soften,
+)
+from ..io.images import read_image
+from ..io.masks import check_label_range, read_label_png
+from ..io.writers import remove_stale_temporaries
+from ..labels import class_labels
+from .files import find_files, keep_listed, relative_stem, with_extension
+from .outputs import OutputOptions, write_outputs
+from .report import BatchReport
+from .runner import run_chunks
+from .types import EngineOptions, Outcome, chunked
+
+
+@dataclass(frozen=True)
+class Pair:
+    stem: Path  # relative to the image folder, no suffix
+    image: Path
+    mask: Path
+
+
+def pair_images_and_masks(images: Path, masks: Path, names: list[str] | None, exclude: tuple[Path, ...]):
+    """Pairs by relative stem; returns (pairs, images without mask, masks without image, listed names
+    without an image). With ``names`` only those images are paired and other masks are not reported."""
+    image_files = find_files(images, exclude=exclude)
+    mask_files = find_files(masks, MASK_SUFFIXES, exclude=exclude)
+    by_stem = {}
+    # several masks with one stem (e.g. segment's <stem>.png and <stem>.npy): prefer probabilities
+    for mask in sorted(mask_files, key=lambda m: m.suffix not in (".npy", ".npz")):
+        by_stem.setdefault(relative_stem(mask, masks), mask)
+    unlisted: list[str] = []
+    if names is not None:
+        image_files, unlisted = keep_listed(image_files, lambda image: relative_stem(image, images), names)
+    pairs, lonely_images = [], []
+    for image in image_files:
+        stem = relative_stem(image, images)
+        mask = by_stem.pop(stem, None)
+        if mask is None:
+            lonely_images.append(image)
+        else:
+            pairs.append(Pair(stem, image, mask))
+    lonely_masks = list(by_stem.values()) if names is None else []
+    return pairs, lonely_images, lonely_masks, unlisted
+
+
+@dataclass
+class RefinePlan:
+    """What ``refine`` will do: the pairs, the failures known before any work, and a note for the user."""
+
+    pairs: list[Pair]
+    failed: dict[Path, str]  # input → why (listed images without an image or a mask)
+    unpaired: str | None  # without --list: a line about images and masks that found no partner
+    num_classes: int
+    inferred: bool  # num_classes was inferred from the masks
+
+
+def plan_refine(images: Path, masks: Path, out: Path, names: list[str] | None = None, palette=None,
+                num_classes: int | None = None, ignore_index: int | None = None) -> RefinePlan:
+    """Pair images and masks (only ``names``, if given), refuse an output folder that is an input folder,
+    and infer K from the masks when ``num_classes`` is None."""
+    if Path(images).resolve() == Path(out).resolve() or Path(masks).resolve() == Path(out).resolve():
+        raise SpnrefineError(f"{out}: the output folder must differ from the image and mask folders")
+    pairs, lonely_images, lonely_masks, unlisted = pair_images_and_masks(images, masks, names, exclude=(out,))
+    failed: dict[Path, str] = {}  # with a list, every listed image was asked for: a missing one is a failure
+    unpaired = None
+    if names is not None:
+        failed = {Path(n): f"{n}: listed, but no such image in {images}" for n in unlisted}
+        failed |= {image: f"{image}: listed, but no mask with its stem in {masks}" for image in lonely_images}
+    elif lonely_images or lonely_masks:
+        unpaired = (f"unpaired: {len(lonely_images)} images without a mask, {len(lonely_masks)} masks without an "
+                    f"image (e.g. {', '.join(str(p) for p in [*lonely_images, *lonely_masks][:3])})")
+    if not pairs:
+        raise SpnrefineError(f"no image in {images} has a mask with the same stem in {masks}")
+    inferred = num_classes is None
+    if inferred:
+        num_classes = infer_num_classes(pairs, palette, ignore_index)
+    return RefinePlan(pairs, failed, unpaired, num_classes, inferred)
+
+
+def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> int:
+    """K from the first probability map, else max label + 1 over the first ``sample`` label masks."""
+    highest = -1
+    for pair in pairs[:sample]:
+        try:  # a bad mask is reported later, by the batch; here it is just not counted
+            if pair.mask.suffix in (".npy", ".npz"):
+                return read_probability_map(pair.mask).shape[0]
+            labels = read_coarse_labels(pair.mask, palette, ignore_index)
+        except SpnrefineError:
+            continue
+        valid = labels[labels != ignore_index] if ignore_index is not None else labels
+        highest = max(highest, int(valid.max(initial=-1)))
+    if highest < 0:
+        raise SpnrefineError("cannot infer the number of classes: the first masks hold only the ignore index; "
+                             "pass --num-classes")
+    return highest + 1
+
+
+def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette, image_shape,
+                resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(K, H, W) probabilities (and the hard labels, if the mask was a label mask), checked against the image."""
+    import cv2
+
+    height, width = image_shape[:2]
+    if pair.mask.suffix in (".npy", ".npz"):
+        probs = read_probability_map(pair.mask)
+        if probs.shape[0] != num_classes:
+            raise SpnrefineError(f"{pair.mask}: {probs.shape[0]} classes, expected {num_classes}")
+        if probs.shape[1:] != (height, width):
+            if not resize_masks:
+                raise SpnrefineError(f"{pair.mask}: size {probs.shape[2]}x{probs.shape[1]} differs from the image "
+                                     f"{pair.image} {width}x{height} (--resize-masks to resize)")
+            probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
+        return probs, None
+    labels = read_coarse_labels(pair.mask, palette, ignore_index)
+    if labels.shape != (height, width):
+        if not resize_masks:
+            raise SpnrefineError(f"{pair.mask}: size {labels.shape[1]}x{labels.shape[0]} differs from the image "
+                                 f"{pair.image} {width}x{height} (--resize-masks to resize with nearest neighbour)")
+        labels = cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)
+    labels = check_label_range(labels, num_classes, ignore_index, pair.mask)
+    return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels
+
+
+@dataclass(frozen=True)
+class RefineSetup:
+    """What a worker needs to refine pairs and write outputs (picklable: sent to Ray workers)."""
+
+    checkpoint: str
+    num_classes: int
+    ignore_index: int | None
+    palette: list  # colours the outputs
+    mask_palette: list | None  # decodes colour-coded masks (None: none given)
+    options: OutputOptions
+    out: Path
+    truth_dir: Path | None = None  # ground truth for the --compare pictures
+    resize_masks: bool = False
+
+    def build(self, device: torch.device) -> RefineWorker:
+        from ..refiner import Refiner
+
+        refiner = Refiner.load(self.checkpoint, device)
+        refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
+        return RefineWorker(refiner, self)
+
+
+class RefineWorker:
+    def __init__(self, refiner, setup: RefineSetup):
+        self.refiner, self.setup = refiner, setup
+
+    def process(self, chunk: list[Pair]) -> list[Outcome]:
+        outcomes = []
+        for pair in chunk:
+            try:
+                self._refine(pair)
+                outcomes.append(Outcome(pair.image, self.setup.options.paths(self.setup.out, pair.stem)[0]))
+            except SpnrefineError as error:
+                outcomes.append(Outcome(pair.image, None, str(error)))
+            except (RuntimeError, ValueError, OSError) as error:
+                outcomes.append(Outcome(pair.image, None, f"{pair.image}: {type(error).__name__}: {error}"))
+        return outcomes
+
+    def _refine(self, pair: Pair) -> None:
+        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
+        setup = self.setup
+        image = read_image(pair.image)
+        probs, coarse_labels = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
+                                           image.shape, setup.resize_masks)
+        refined = self.refiner.refine(image, probs)
+        labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
+        truth = None
+        if setup.options.compare:
+            if setup.truth_dir is not None:
+                truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
+                truth = read_label_png(truth_path) if truth_path.is_file() else None
+            if coarse_labels is None:
+                coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
+        write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
+                      truth)
+
+
+PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes
+
+
+def run_refine(setup: RefineSetup, pairs: list[Pair], device: torch.device, engine: EngineOptions = EngineOptions(),
+               overwrite: bool = False, progress: bool = True, verbose: bool = False,
+               failed: dict[Path, str] | None = None) -> BatchReport:
+    """Refine every pair that has no outputs yet (all with ``overwrite``); ``failed`` (input → why) enters
+    the report as failures (e.g. listed images without a mask)."""
+    remove_stale_temporaries(setup.out)  # left by a run that was killed mid-write
+    todo = [p for p in pairs if overwrite or not all(path.exists() for path in setup.options.paths(setup.out, p.stem))]
+    report = BatchReport(skipped=len(pairs) - len(todo))
+    for path, why in (failed or {}).items():
+        report.fail(path, why)
+    return run_chunks(setup, chunked(todo, PAIRS_PER_CHUNK), engine, report, device, progress, verbose)

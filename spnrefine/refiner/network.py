@@ -1,0 +1,145 @@
+"""The SPN refinement network: a guidance CNN predicts propagation gates; the coarse
+probabilities are propagated along them.
+
+Class-agnostic by design: the guidance sees the image and label-free summaries of the
+coarse mask (top-1 and top-2 probability, normalized entropy, label edges), and one set
+of gates is shared by every class channel. So one checkpoint refines any label set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..propagation import DIRECTIONS, normalize_gates, propagate
+
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
+MASK_FEATURES = 4
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class RefinerConfig:
+    width: int = 24  # channels of the guidance CNN's first stage
+    gate_mode: str = "convex"  # see spnrefine.propagation.normalize_gates
+    iterations: int = 1  # propagation passes (each with its own gates)
+    classes: int | None = None  # None: class-agnostic; K: adds a K-class correction head (this label set only)
+    pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
+
+
+def mask_features(probs: torch.Tensor) -> torch.Tensor:
+    """(N, K, H, W) probabilities → (N, 4, H, W) class-agnostic summaries in [0, 1]."""
+    first, labels = probs.max(1, keepdim=True)
+    if probs.shape[1] > 1:
+        second = probs.scatter(1, labels, -1.0).amax(1, keepdim=True)
+    else:
+        second = torch.zeros_like(first)
+    entropy = -torch.xlogy(probs, probs).sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
+    edges = torch.zeros_like(first)
+    edges[:, :, 1:] += labels[:, :, 1:] != labels[:, :, :-1]
+    edges[:, :, :, 1:] += labels[:, :, :, 1:] != labels[:, :, :, :-1]
+    return torch.cat([first, second, entropy, edges.clamp(max=1)], dim=1)
+
+
+def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+@torch.no_grad()
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """For inference: merge each conv → BatchNorm pair of ``_conv`` into the conv (in place)."""
+    for block in module.modules():
+        if isinstance(block, nn.Sequential) and len(block) == 3 and isinstance(block[1], nn.BatchNorm2d):
+            conv, bn = block[0], block[1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            bias = bn.bias - bn.running_mean * scale
+            conv.bias = nn.Parameter(bias if conv.bias is None else conv.bias * scale + bias)
+            block[1] = nn.Identity()
+    return module
+
+
+class Guidance(nn.Module):
+    """Small U-shaped CNN: (N, 3 + 4, H, W) → (N, outputs, H, W) raw gate values."""
+
+    def __init__(self, width: int, outputs: int):
+        super().__init__()
+        c_in = 3 + MASK_FEATURES
+        self.full = _conv(c_in, width // 2)
+        self.down1 = nn.Sequential(_conv(c_in, width, stride=2), _conv(width, width))
+        self.down2 = nn.Sequential(_conv(width, 2 * width, stride=2), _conv(2 * width, 2 * width))
+        self.down3 = nn.Sequential(_conv(2 * width, 2 * width, stride=2), _conv(2 * width, 2 * width, dilation=2))
+        self.up2 = _conv(4 * width, 2 * width)
+        self.up1 = _conv(3 * width, width)
+        self.head = nn.Sequential(_conv(width + width // 2, width), nn.Conv2d(width, outputs, 3, padding=1))
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """→ (raw gate values, the full-resolution decoder features)."""
+        full = self.full(features)
+        d1 = self.down1(features)
+        d2 = self.down2(d1)
+        d3 = self.down3(d2)
+        u2 = self.up2(torch.cat([d2, F.interpolate(d3, size=d2.shape[2:], mode="bilinear", align_corners=False)], 1))
+        u1 = self.up1(torch.cat([d1, F.interpolate(u2, size=d1.shape[2:], mode="bilinear", align_corners=False)], 1))
+        u0 = F.interpolate(u1, size=full.shape[2:], mode="bilinear", align_corners=False)
+        decoded = torch.cat([full, u0], 1)
+        return self.head(decoded), decoded
+
+
+class SpnRefiner(nn.Module):
+    """Refine (N, K, H, W) coarse probabilities given (N, 3, H, W) images in [0, 1]."""
+
+    def __init__(self, config: RefinerConfig = RefinerConfig()):
+        super().__init__()
+        self.config = config
+        gates = config.iterations * len(DIRECTIONS) * 3
+        self.guidance = Guidance(config.width, gates + int(config.pixel_blend))
+        self.guidance.to(memory_format=torch.channels_last)
+        self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
+        if config.classes:
+            decoded = config.width + config.width // 2
+            self.correction = nn.Sequential(_conv(decoded + config.classes, config.width),
+                                            nn.Conv2d(config.width, config.classes, 1))
+            nn.init.zeros_(self.correction[1].weight)
+            nn.init.zeros_(self.correction[1].bias)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def forward(self, image: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+        """image: (N, 3, H, W) RGB in [0, 1]; coarse: (N, K, H, W) probabilities.
+        Returns (N, K, H, W) log-probabilities."""
+        mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
+        std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
+        features = torch.cat([(image - mean) / std, mask_features(coarse)], 1)
+        # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
+        raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
+        n, _, height, width = raw.shape
+        k = coarse.shape[1]
+        keep_logit = self.keep_coarse
+        if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
+            keep_logit = keep_logit + raw[:, -1:]
+            raw = raw[:, :-1]
+        raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
+        refined = coarse
+        for i in range(self.config.iterations):
+            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
+            refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
+        refined = refined / refined.sum(1, keepdim=True).clamp(min=EPS)
+        keep = torch.sigmoid(keep_logit)
+        log_probs = torch.log(keep * coarse + (1 - keep) * refined + EPS)
+        if self.config.classes:
+            if k != self.config.classes:
+                raise ValueError(f"this refiner has a {self.config.classes}-class head; got {k} channels")
+            head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
+            log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
+        return log_probs

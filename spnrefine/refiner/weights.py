@@ -1,0 +1,71 @@
+"""Refiner weights: the checkpoint format, and the registry of shipped checkpoints (like ``BackboneSpec``).
+
+A checkpoint carries its network configuration and the label set it was made for (``labels``: None for a
+class-agnostic refiner that takes any label set; else the name and channel count of its class head), so
+nothing about it is guessed at load time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import SpnrefineError
+from ..io.checkpoints import load_state_dict_strict
+from .network import RefinerConfig, SpnRefiner
+
+CHECKPOINT_FORMAT = "spnrefine-refiner"
+
+
+@dataclass(frozen=True)
+class RefinerWeights:
+    """A shipped checkpoint: file in ``spnrefine.models``, its sha256, and what it refines."""
+
+    name: str
+    file: str
+    sha256: str
+    labels: str | None  # label set of its class head; None: any label set (class-agnostic)
+    channels: int | None  # channels its class head takes; None: any
+    description: str
+
+
+SHIPPED = {weights.name: weights for weights in (
+    RefinerWeights("agnostic", "spn_refiner_agnostic.pt",
+                   "c5839c883a37d7c265cb0baae81d25d37e64db7273f8a95589c7a4bcde7cc48b", None, None,
+                   "class-agnostic: any label set, probabilities or hard masks (models/README.md)"),
+)}
+DEFAULT = "agnostic"
+
+
+def shipped_checkpoint(name: str) -> tuple[Path, str]:
+    """(path inside the installed package, recorded sha256) of a shipped checkpoint."""
+    weights = SHIPPED[name]
+    return Path(str(resources.files("spnrefine.models").joinpath(weights.file))), weights.sha256
+
+
+def checkpoint_for_labels(label_set: str, num_outputs: int) -> str:
+    """The shipped checkpoint made for a backbone's label set and channel count, else the agnostic one."""
+    for weights in SHIPPED.values():
+        if weights.labels == label_set and weights.channels == num_outputs:
+            return weights.name
+    return DEFAULT
+
+
+def checkpoint_payload(model: SpnRefiner, labels: dict | None = None, **extra) -> dict:
+    """What a checkpoint file holds: plain data and tensors only (loads with weights_only=True).
+    ``labels``: {"name", "channels"} of the label set a class head was trained for; None if agnostic."""
+    return {"format": CHECKPOINT_FORMAT, "version": 1, "config": model.config_dict(), "labels": labels,
+            "state_dict": model.state_dict(), **extra}
+
+
+def model_from_payload(payload, path: Path) -> SpnRefiner:
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise SpnrefineError(f"{path}: not an spnrefine refinement checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
+    try:
+        config = RefinerConfig(**payload["config"])
+    except TypeError as error:
+        raise SpnrefineError(f"{path}: checkpoint config does not fit this version of spnrefine ({error})") from None
+    model = SpnRefiner(config)
+    load_state_dict_strict(model, payload["state_dict"], path, "the SPN refiner")
+    return model

@@ -1,0 +1,51 @@
+"""The refinement comparison: synthesized coarse masks, present-class handling, scoring in the original ids."""
+
+import json
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from spnrefine.cli import app
+from spnrefine.evaluation.comparison import CoarseSource, coarse_for, lowres_coarse, scored
+from spnrefine.io.writers import write_label_png
+
+
+def test_lowres_coarse_is_a_blurred_one_hot_that_keeps_large_regions():
+    labels = np.zeros((64, 80), np.int64)
+    labels[:, 40:] = 2
+    probs = lowres_coarse(labels, 3)
+    assert probs.shape == (3, 64, 80) and np.allclose(probs.sum(0), 1, atol=1e-5)
+    assert (probs.argmax(0)[:, :36] == 0).all() and (probs.argmax(0)[:, 44:] == 2).all()
+    assert np.allclose(probs[1], 0)  # an absent class stays absent
+
+
+def test_present_classes_map_back_to_their_original_ids():
+    truth = np.zeros((48, 48), np.int64)
+    truth[8:40, 8:40] = 150
+    truth[:, :4] = 0
+    truth[16:32, 16:32] = 7
+    probs, lookup = coarse_for(CoarseSource(present_classes=True), "x", truth, 201, 0)
+    assert probs.shape[0] == 3 and lookup.tolist() == [7, 150, -1]
+    predicted = scored(probs, lookup)
+    assert predicted[24, 24] == 7 and predicted[12, 12] == 150
+
+
+def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        truth = np.full((64, 64), 3, np.int64)
+        truth[16:48, 10 + i : 50] = 120
+        image = np.where(truth[:, :, None] == 120, 200, 40).astype(np.uint8) + rng.integers(0, 20, (64, 64, 3),
+                                                                                             dtype=np.uint8)
+        Image.fromarray(image).save(tmp_path / "images" / f"p{i}.jpg")
+        write_label_png(tmp_path / "masks" / f"p{i}.png", truth, None)
+    result = CliRunner().invoke(app, [
+        "benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"),
+        "--coarse", "lowres", "--present-classes", "--num-classes", "201", "--ignore-index", "0", "--hard",
+        "--no-crf", "--json", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN agnostic"]
+    assert all(50 < r["miou"] <= 100 for r in rows)

@@ -1,0 +1,120 @@
+"""`spnrefine segment` end to end: real ESPNet on CamVid images, and a user model on odd images."""
+
+import json
+
+import numpy as np
+import torch
+from helpers import ESPNET_WEIGHTS, needs_shared
+from PIL import Image
+from torch import nn
+from typer.testing import CliRunner
+
+from spnrefine.cli import app
+from spnrefine.io.masks import read_label_png
+from spnrefine.labels import CAMVID
+
+runner = CliRunner()
+
+
+@needs_shared
+def test_segment_camvid_then_evaluate(tmp_path, camvid_val_subset):
+    images, masks = camvid_val_subset
+    out = tmp_path / "out"
+    args = ["segment", str(images), "--out", str(out), "--backbone", "espnet-camvid",
+            "--backbone-weights", str(ESPNET_WEIGHTS), "--no-refine", "--save-probs", "-q", "--device", "cpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "done 4, skipped 0" in result.output
+    first = sorted(out.glob("*.png"))[0]
+    label = Image.open(first)
+    assert label.mode == "P" and label.size == (480, 360)
+    assert label.getpalette()[:6] == [*CAMVID.palette[0], *CAMVID.palette[1]]
+    probs = np.load(first.with_suffix(".npy"))
+    assert probs.dtype == np.float16 and probs.shape == (12, 360, 480)
+    agreement = (probs.astype(np.float32).argmax(0) == read_label_png(first)).mean()
+    assert agreement > 0.999  # float16 rounding may flip near-ties
+
+    again = runner.invoke(app, args)
+    assert "done 0, skipped 4" in again.output
+
+    report = tmp_path / "m.json"
+    result = runner.invoke(app, ["evaluate", str(out), str(masks), "--num-classes", "11", "--ignore-index", "11",
+                                 "--class-names", "camvid", "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["pixel_accuracy"] > 85
+
+
+class _Stripes(nn.Module):
+    """Class 1 where the red channel is bright, else class 0."""
+
+    def forward(self, x):
+        return torch.cat([-x[:, :1], x[:, :1]], dim=1)
+
+
+def test_segment_user_model_keeps_every_input_size_and_reports_bad_files(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"], "mean": [0.5] * 3,
+                                                      "std": [0.5] * 3}))
+    images = tmp_path / "in put ü"  # spaces and unicode
+    (images / "sub").mkdir(parents=True)
+    rgb = np.zeros((21, 13, 3), np.uint8)
+    rgb[:, 7:, 0] = 255
+    Image.fromarray(rgb).save(images / "a.png")
+    Image.fromarray(rgb[:, :, 0]).save(images / "sub" / "gray.png")
+    Image.fromarray(np.dstack([rgb, rgb[:, :, :1]])).save(images / "rgba.png")
+    (images / "broken.png").write_text("not an image")
+    out = images / "out"  # output folder inside the input folder
+    result = runner.invoke(app, ["segment", str(images), "--out", str(out), "--backbone", "user",
+                                 "--backbone-weights", str(model), "--no-refine", "-q"])
+    assert result.exit_code == 1, result.output
+    assert "done 3, skipped 0" in result.output and "broken.png: not an image" in result.output
+    labels = read_label_png(out / "a.png")
+    assert labels.shape == (21, 13) and (labels[:, 7:] == 1).all() and (labels[:, :7] == 0).all()
+    assert read_label_png(out / "sub" / "gray.png").shape == (21, 13)
+    rerun = runner.invoke(app, ["segment", str(images), "--out", str(out), "--backbone", "user",
+                                "--backbone-weights", str(model), "--no-refine", "-q"])
+    assert "done 0, skipped 3" in rerun.output  # its own outputs are not taken as inputs
+
+
+def test_segment_refuses_to_overwrite_inputs(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "a.png")
+    result = runner.invoke(app, ["segment", str(tmp_path), "--out", str(tmp_path), "--backbone", "user",
+                                 "--backbone-weights", str(model), "--no-refine", "-q"])
+    assert result.exit_code == 1 and "the output folder is the input folder" in result.output
+
+
+def test_segment_an_empty_folder_is_a_clear_error(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["segment", str(tmp_path / "empty"), "--out", str(tmp_path / "out"),
+                                 "--backbone", "user", "--backbone-weights", str(model), "--no-refine"])
+    assert result.exit_code == 1 and "empty: no images found" in result.output
+    result = runner.invoke(app, ["segment", str(tmp_path / "empty"), "--out", str(tmp_path / "out"),
+                                 "--backbone", "lraspp_mobilenet_v3_large", "--backbone-weights",
+                                 str(tmp_path / "missing.pth"), "--no-refine"])
+    assert result.exit_code == 1 and "missing.pth: no such checkpoint file" in result.output
+
+
+def test_segment_list_picks_images_and_reports_names_without_one(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    images = tmp_path / "images"
+    (images / "sub").mkdir(parents=True)
+    for name in ("a.png", "b.png", "b.0001.png", "sub/c.jpg"):
+        Image.new("RGB", (12, 9), (250, 0, 0)).save(images / name)
+    (tmp_path / "list.txt").write_text("a.png\nsub/c\nmissing.png\nb.0001\n")  # b.0001 is not b
+    result = runner.invoke(app, ["segment", str(images), "--out", str(tmp_path / "out"), "--backbone", "user",
+                                 "--backbone-weights", str(model), "--no-refine", "--list", str(tmp_path / "list.txt"),
+                                 "-q"])
+    assert result.exit_code == 1, result.output
+    assert "done 3, skipped 0" in result.output and "failed 1" in result.output
+    assert "missing.png: listed, but no such image in" in result.output
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert written == ["a.png", "b.0001.png", "sub/c.png"]

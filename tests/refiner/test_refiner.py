@@ -1,0 +1,118 @@
+"""The refinement network and its checkpoints."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from spnrefine.errors import SpnrefineError
+from spnrefine.io.checkpoints import sha256_of
+from spnrefine.refiner import Refiner
+from spnrefine.refiner.network import (
+    RefinerConfig,
+    SpnRefiner,
+    fold_batchnorm,
+    mask_features,
+)
+from spnrefine.refiner.weights import SHIPPED, checkpoint_payload, shipped_checkpoint
+
+
+def _inputs(k, seed=0, size=(2, 24, 30)):
+    generator = torch.Generator().manual_seed(seed)
+    n, h, w = size
+    image = torch.rand((n, 3, h, w), generator=generator)
+    coarse = torch.softmax(3 * torch.randn((n, k, h, w), generator=generator), 1)
+    return image, coarse
+
+
+@pytest.mark.parametrize("k", [1, 2, 12, 21])
+def test_class_agnostic_refiner_takes_any_number_of_classes(k):
+    model = SpnRefiner().eval()
+    image, coarse = _inputs(k)
+    with torch.no_grad():
+        log_probs = model(image, coarse)
+    assert log_probs.shape == coarse.shape
+    torch.testing.assert_close(log_probs.exp().sum(1), torch.ones(2, 24, 30), atol=1e-4, rtol=0)
+
+
+def test_class_order_does_not_matter_to_the_agnostic_refiner():
+    model = SpnRefiner().eval()
+    image, coarse = _inputs(5)
+    order = torch.tensor([3, 0, 4, 1, 2])
+    with torch.no_grad():
+        torch.testing.assert_close(model(image, coarse)[:, order], model(image, coarse[:, order]), atol=1e-5, rtol=0)
+
+
+def test_class_head_checks_the_class_count():
+    model = SpnRefiner(RefinerConfig(classes=4)).eval()
+    with pytest.raises(ValueError, match="4-class head; got 3 channels"):
+        model(*_inputs(3))
+
+
+def test_mask_features():
+    probs = torch.tensor([[0.7, 0.2], [0.2, 0.5], [0.1, 0.3]]).view(1, 3, 1, 2)
+    features = mask_features(probs)
+    torch.testing.assert_close(features[0, :2, 0], torch.tensor([[0.7, 0.5], [0.2, 0.3]]))
+    assert features[0, 3, 0].tolist() == [0.0, 1.0]  # label edge between the two pixels
+
+
+def test_batchnorm_folding_keeps_the_outputs():
+    torch.manual_seed(0)
+    model = SpnRefiner(RefinerConfig(classes=3))
+    image, coarse = _inputs(3)
+    model.train()
+    for _ in range(3):  # give the BatchNorms non-trivial statistics
+        model(image, coarse)
+    model.eval()
+    with torch.no_grad():
+        expected = model(image, coarse)
+        torch.testing.assert_close(fold_batchnorm(model)(image, coarse), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = SpnRefiner(RefinerConfig(width=8, classes=3)).eval()
+    torch.save(checkpoint_payload(model), tmp_path / "r.pt")
+    refiner = Refiner.load(tmp_path / "r.pt")
+    image, coarse = _inputs(3, size=(1, 16, 20))
+    rgb = (image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    refined = refiner.refine(rgb, coarse[0].numpy())
+    assert refined.shape == (3, 16, 20) and np.allclose(refined.sum(0), 1, atol=1e-4)
+
+
+def test_bad_checkpoints_are_refused_clearly(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "plain.pt")
+    with pytest.raises(SpnrefineError, match="not an spnrefine refinement checkpoint"):
+        Refiner.load(tmp_path / "plain.pt")
+    payload = checkpoint_payload(SpnRefiner(RefinerConfig(width=8)))
+    payload["config"]["width"] = 16
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(SpnrefineError, match="not for the SPN refiner: .*wrong shape"):
+        Refiner.load(tmp_path / "other.pt")
+
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    with open(tmp_path / "evil.pt", "wb") as handle:
+        pickle.dump({"format": "spnrefine-refiner", "x": Exploit()}, handle)
+    with pytest.raises(SpnrefineError, match="refused to load"):
+        Refiner.load(tmp_path / "evil.pt")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_checkpoints_load_and_match_their_recorded_sha256(name):
+    path, sha256 = shipped_checkpoint(name)
+    assert sha256 is not None and sha256_of(path) == sha256
+    assert isinstance(Refiner.load(name).model, SpnRefiner)
+
+
+def test_a_tampered_shipped_checkpoint_is_refused(tmp_path, monkeypatch):
+    import spnrefine.refiner.api as refiner_module
+
+    path, sha256 = shipped_checkpoint("agnostic")
+    copy = tmp_path / "agnostic.pt"
+    copy.write_bytes(path.read_bytes()[:-1] + b"\\0")
+    monkeypatch.setattr(refiner_module, "shipped_checkpoint", lambda name: (copy, sha256))
+    with pytest.raises(SpnrefineError, match="sha256 does not match"):
+        Refiner.load("agnostic")

@@ -1,0 +1,70 @@
+"""Training inputs: label spaces, one-source batches, degraded-image inputs."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spnrefine.errors import SpnrefineError
+from spnrefine.io.writers import write_label_png
+from spnrefine.training.data import IGNORE, LabelSpace, SampleCache, draw_batch, list_samples, random_crops
+from spnrefine.training.degrade import SCALE_RANGE, degrade_image
+
+
+def test_label_space_parses_its_forms():
+    assert LabelSpace.parse("12:11") == LabelSpace(12, 11)
+    assert LabelSpace.parse("2") == LabelSpace(2, None)
+    assert LabelSpace.parse("present:0") == LabelSpace(None, 0)
+    with pytest.raises(SpnrefineError, match="expected K"):
+        LabelSpace.parse("twelve")
+
+
+def test_present_classes_are_renumbered_and_the_ignored_pixels_get_their_own_channel():
+    mask = np.array([[0, 7, 7], [200, 200, 0]])
+    labels, targets, k = LabelSpace(None, 0).targets(mask)
+    assert k == 3  # ids 7 and 200, plus the channel for the ignored id 0
+    assert labels.tolist() == [[2, 0, 0], [1, 1, 2]]
+    assert targets.tolist() == [[IGNORE, 0, 0], [1, 1, IGNORE]]
+
+
+def test_a_fixed_label_space_keeps_ids_and_puts_void_in_its_channel():
+    labels, targets, k = LabelSpace(12, 11).targets(np.array([[3, 11]]))
+    assert (labels.tolist(), targets.tolist(), k) == ([[3, 11]], [[3, IGNORE]], 12)
+    with pytest.raises(SpnrefineError, match="do not fit 2 channels"):
+        LabelSpace(2, None).targets(np.array([[0, 5]]))
+
+
+def _source(folder, count, size, ids):
+    (folder / "images").mkdir(parents=True), (folder / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        mask = np.full(size, ids[0], np.int64)
+        mask[size[0] // 4 :, size[1] // 3 :] = ids[1]
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(folder / "images" / f"s{i}.jpg")
+        write_label_png(folder / "masks" / f"s{i}.png", mask, None)
+    return folder / "images", folder / "masks"
+
+
+def test_batches_come_from_one_source_and_small_images_are_enlarged_to_the_crop(tmp_path):
+    coco = list_samples(*_source(tmp_path / "a", 3, (40, 50), (0, 90)), [f"s{i}" for i in range(3)], None,
+                        LabelSpace(None, 0), source=0)
+    binary = list_samples(*_source(tmp_path / "b", 3, (20, 30), (0, 1)), None, None, LabelSpace(2, None), source=1)
+    samples = coco + binary
+    by_source = {0: coco, 1: binary}
+    cache = SampleCache(min_side=32)
+    for step in range(6):
+        rng = np.random.default_rng(step)
+        batch = draw_batch(samples, by_source, 4, rng)
+        assert len({s.source for s in batch}) == 1
+        images, coarse, targets = random_crops(cache, batch, 32, rng, hard_fraction=0.5)
+        assert images.shape == (4, 3, 32, 32) and targets.shape == (4, 32, 32)
+        assert coarse.shape[1] == 2  # present (1 class + ignored channel) or binary
+        assert np.allclose(coarse.sum(1).numpy(), 1, atol=1e-4)
+
+
+def test_degraded_images_are_smaller_and_reproducible():
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    a = degrade_image(image, np.random.default_rng(7))
+    b = degrade_image(image, np.random.default_rng(7))
+    assert a.dtype == np.uint8 and np.array_equal(a, b)
+    scale = a.shape[1] / 160
+    assert SCALE_RANGE[0] - 0.01 <= scale <= SCALE_RANGE[1] + 0.01

@@ -1,0 +1,60 @@
+"""`spnrefine train`: a few real steps, resumable, deterministic."""
+
+import json
+
+import numpy as np
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from spnrefine.cli import app
+from spnrefine.io.checkpoints import load_weights
+from spnrefine.io.writers import write_label_png
+
+runner = CliRunner()
+
+
+def _dataset(folder, count=3):
+    rng = np.random.default_rng(0)
+    (folder / "images").mkdir(parents=True), (folder / "masks").mkdir()
+    for i in range(count):
+        labels = np.zeros((40, 48), np.int64)
+        labels[8:30, 10 + i:36] = 1 + i % 2
+        image = (labels[:, :, None] * 80 + rng.integers(0, 30, (40, 48, 3))).astype(np.uint8)
+        Image.fromarray(image).save(folder / "images" / f"f{i}.png")
+        write_label_png(folder / "masks" / f"f{i}.png", labels, None)
+    return folder / "images", folder / "masks"
+
+
+def _train(out, images, masks, steps, *extra):
+    return runner.invoke(app, ["train", "--out", str(out), "--images", str(images), "--masks", str(masks),
+                               "--coarse", "synth", "--list", "all", "--val-images", str(images),
+                               "--val-masks", str(masks), "--steps", str(steps), "--batch-size", "2",
+                               "--crop", "32", "--num-classes", "3", "--ignore-index", "255",
+                               "--eval-every", "2", "-q", *extra])
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    images, masks = _dataset(tmp_path)
+    straight = _train(tmp_path / "a", images, masks, 4)
+    assert straight.exit_code == 0, straight.output
+    stopped = _train(tmp_path / "b", images, masks, 4, "--stop-after", "3")
+    assert stopped.exit_code == 0 and "rerun to resume" in stopped.output
+    assert not (tmp_path / "b" / "refiner.pt").exists()
+    resumed = _train(tmp_path / "b", images, masks, 4)
+    assert resumed.exit_code == 0, resumed.output
+    a = load_weights(tmp_path / "a" / "refiner.pt")["state_dict"]
+    b = load_weights(tmp_path / "b" / "refiner.pt")["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=0, rtol=0, msg=key)
+    for run in ("a", "b"):
+        log = [json.loads(line) for line in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in log if "loss" in r] == [1, 2, 3, 4]
+        assert any("val_miou" in r for r in log)
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    images, masks = _dataset(tmp_path)
+    assert _train(tmp_path / "a", images, masks, 2).exit_code == 0
+    result = _train(tmp_path / "a", images, masks, 3)
+    assert result.exit_code == 1 and "another training configuration" in result.output
