@@ -277,6 +277,12 @@ def train(
     pixel_blend: Annotated[
         bool, typer.Option(help="Predict per pixel how much of the coarse input to keep (else one learned weight).")
     ] = False,
+    head_labels: Annotated[
+        Optional[str], typer.Option(help="Name of the label set of the class head (stored in the checkpoint).")
+    ] = None,
+    init: Annotated[
+        Optional[Path], typer.Option(help="Start from this checkpoint's weights (a new class head starts at zero).")
+    ] = None,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -305,7 +311,8 @@ def train(
         val_names = list_names(val_list, val_images) if val_list else None
         val = list_samples(val_images, val_masks or val_images, val_names, val_coarse, default_space)
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
-                         classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend)
+                         classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
+                         head_labels=head_labels, init=str(init) if init else None)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -201,9 +201,10 @@ def run_refine(setup: RefineSetup, pairs: list[Pair], device: torch.device, engi
                failed: dict[Path, str] | None = None) -> BatchReport:
     """Refine every pair that has no outputs yet (all with ``overwrite``); ``failed`` (input → why) enters
     the report as failures (e.g. listed images without a mask)."""
+    worker = setup.build(device)  # bad weights or classes fail before any work
     remove_stale_temporaries(setup.out)  # left by a run that was killed mid-write
     todo = [p for p in pairs if overwrite or not all(path.exists() for path in setup.options.paths(setup.out, p.stem))]
     report = BatchReport(skipped=len(pairs) - len(todo))
     for path, why in (failed or {}).items():
         report.fail(path, why)
-    return run_chunks(setup, chunked(todo, PAIRS_PER_CHUNK), engine, report, device, progress, verbose)
+    return run_chunks(setup, worker, chunked(todo, PAIRS_PER_CHUNK), engine, report, progress, verbose)

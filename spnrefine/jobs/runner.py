@@ -6,27 +6,24 @@ runs the same chunks through the same workers on a Ray cluster, so both write th
 
 from __future__ import annotations
 
-import torch
-
 from .report import BatchReport, ProgressLog
-from .types import EngineOptions, Setup
+from .types import EngineOptions, Setup, Worker
 
 
-def run_chunks(setup: Setup, chunks: list[list], engine: EngineOptions, report: BatchReport, device: torch.device,
+def run_chunks(setup: Setup, local_worker: Worker, chunks: list[list], engine: EngineOptions, report: BatchReport,
                progress: bool = True, verbose: bool = False) -> BatchReport:
-    """Process every chunk; failures go to ``report``, never raised. The models are built here first
-    (``setup.build``), also for Ray, so that bad weights or classes fail before any work."""
-    worker = setup.build(device)
+    """Process every chunk, here with ``local_worker`` or on Ray with workers built from ``setup``; failures go
+    to ``report``, never raised. (Callers build ``local_worker`` before any work, also for Ray, so that bad
+    weights or classes fail first.)"""
     log = ProgressLog(report, sum(len(chunk) for chunk in chunks), progress, verbose)
     try:
         if engine.kind == "ray":
             from .ray_runner import run_on_ray
 
-            worker = None  # each Ray worker builds its own
             run_on_ray(setup, chunks, engine, log)
         else:
             for chunk in chunks:
-                log.record(worker.process(chunk))
+                log.record(local_worker.process(chunk))
     finally:
         log.close()
     return report

@@ -138,6 +138,7 @@ def run_segment(
     """Segment every image under ``images_root`` (or those ``names``) that has no outputs yet (all with
     ``overwrite``); listed names without an image are failures."""
     out, options = setup.out, setup.options
+    worker = setup.build(device)  # bad weights or classes fail before any work
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
     jobs, unmatched = plan(images_root, out, options, names)
     todo = [(path, stem) for path, stem in jobs
@@ -145,4 +146,4 @@ def run_segment(
     report = BatchReport(skipped=len(jobs) - len(todo))
     for name in unmatched:
         report.fail(Path(name), f"{name}: listed, but no such image in {images_root}")
-    return run_chunks(setup, chunked(todo, batch_size), engine, report, device, progress, verbose)
+    return run_chunks(setup, worker, chunked(todo, batch_size), engine, report, progress, verbose)

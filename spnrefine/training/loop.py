@@ -36,6 +36,8 @@ class TrainConfig:
     classes: int | None = None  # a class-specific correction head for this many classes
     hard_fraction: float = 0.0  # share of coarse inputs given as hard labels
     pixel_blend: bool = False  # the guidance also predicts, per pixel, how much of the coarse input to keep
+    head_labels: str | None = None  # the label set of the class head (recorded in the checkpoint)
+    init: str | None = None  # start from this checkpoint's weights (those that fit; a new class head starts at 0)
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -88,6 +90,11 @@ def train(
     )
     start = 0
     last = out_dir / "last.pt"
+    if config.init and not last.is_file():
+        initial = load_weights(config.init)["state_dict"]
+        own = model.state_dict()
+        model.load_state_dict({k: v for k, v in initial.items() if k in own and own[k].shape == v.shape},
+                              strict=False)
     if last.is_file():
         state = load_weights(last)
         if state["train_config"] != asdict(config):
@@ -141,5 +148,6 @@ def train(
     _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": config.steps,
                  "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
     final = out_dir / "refiner.pt"
-    _save(final, checkpoint_payload(model, train_config=asdict(config)))
+    labels = {"name": config.head_labels, "channels": config.classes} if config.classes else None
+    _save(final, checkpoint_payload(model, labels, train_config=asdict(config)))
     return final
