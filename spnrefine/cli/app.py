@@ -186,30 +186,65 @@ def evaluate(
     clip: Annotated[bool, typer.Option(help="Treat out-of-range ground-truth labels as ignored, not an error.")] = False,
     allow_missing: Annotated[bool, typer.Option(help="Evaluate the pairs that exist when predictions are missing.")] = False,
     boundary: Annotated[bool, typer.Option(help="Compute Boundary IoU (d = 2% of the diagonal) and mBA.")] = True,
+    html_dir: Annotated[
+        Optional[Path], typer.Option("--html", help="Also write a static HTML report (charts, every image) here.")
+    ] = None,
+    images: Annotated[
+        Optional[Path], typer.Option(help="The photos (paired by stem), shown beside the masks in the --html gallery.")
+    ] = None,
 ) -> None:
     """mIoU, per-class IoU, pixel/mean accuracy, Boundary IoU and mBA of predictions against ground truth."""
-    import json
-
-    from ..evaluation.folders import evaluate_folders, format_report
+    from ..evaluation.folders import evaluate_folders, format_report, outside_warning
 
     names = names_of_classes(class_names, num_classes)
+    per_image, other_per_image = [], []
     metrics, missing, evaluated = evaluate_folders(pred_dir, gt_dir, num_classes, ignore_index, clip,
-                                                   allow_missing, boundary)
+                                                   allow_missing, boundary, per_image=per_image)
     summary = metrics.summary(names)
     other = None
     if compare_to is not None:
         other = evaluate_folders(compare_to, gt_dir, num_classes, ignore_index, clip, allow_missing, boundary,
-                                 only=set(evaluated))[0]  # exactly the images evaluated above
+                                 only=set(evaluated), per_image=other_per_image)[0]  # exactly the images above
         other = other.summary(names)
     if missing:
         typer.echo(f"warning: {len(missing)} ground-truth masks have no prediction and were left out", err=True)
+    for folder, result in ((pred_dir, summary), (compare_to, other)):
+        warning = outside_warning(result, num_classes, folder) if result else None
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
     for line in format_report(summary, other, (pred_dir.name, compare_to.name if compare_to else "")):
         typer.echo(line)
+    others = {r.truth: r for r in other_per_image}
     if json_path is not None:
-        from ..io.writers import atomic_write
+        _write_evaluation_json(json_path, summary, other, per_image, others)
+    if html_dir is not None:
+        from ..evaluation.report import ReportInput, write_report
+        from ..labels import PRESETS, VOC
 
-        payload = {**summary, "compare_to": other} if other else summary
-        atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+        palette = list(PRESETS[class_names].palette) if class_names in PRESETS else list(VOC.palette)
+        data = ReportInput(summary, per_image, names, palette, pred_dir.name, other, others if other else None,
+                           compare_to.name if compare_to else "", images, ignore_index)
+        typer.echo(f"report: {write_report(html_dir, data)}")
+
+
+def _write_evaluation_json(path: Path, summary: dict, other: dict | None, per_image: list, others: dict) -> None:
+    """Dataset numbers (and the other folder's), plus each image's scores and their change against the other."""
+    import json
+
+    from ..io.writers import atomic_write
+
+    images = []
+    for result in per_image:
+        row = result.as_dict()
+        match = others.get(result.truth)
+        if match is not None:
+            for key in ("miou", "boundary_iou", "mba"):
+                mine, theirs = row[key], getattr(match, key)
+                row[f"compare_to_{key}"] = theirs
+                row[f"change_{key}"] = None if mine is None or theirs is None else round(mine - theirs, 4)
+        images.append(row)
+    payload = {**summary, "compare_to": other, "per_image": images} if other else {**summary, "per_image": images}
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpnrefineError
@@ -31,6 +32,21 @@ def pair_by_stem(pred_dir: Path, gt_dir: Path) -> tuple[list[tuple[Path, Path]],
     return pairs, missing
 
 
+@dataclass(frozen=True)
+class ImageResult:
+    """One image's scores (%): mIoU over the classes in its ground truth or prediction, boundary IoU, mBA."""
+
+    truth: Path
+    prediction: Path
+    miou: float | None
+    boundary_iou: float | None
+    mba: float | None
+
+    def as_dict(self) -> dict:
+        return {"image": self.truth.stem, "ground_truth": str(self.truth), "prediction": str(self.prediction),
+                "miou": self.miou, "boundary_iou": self.boundary_iou, "mba": self.mba}
+
+
 def evaluate_folders(
     pred_dir: Path,
     gt_dir: Path,
@@ -40,9 +56,11 @@ def evaluate_folders(
     allow_missing: bool = False,
     boundary: bool = True,
     only: set[Path] | None = None,
+    per_image: list[ImageResult] | None = None,
 ) -> tuple[SegmentationMetrics, list[Path], list[Path]]:
     """Metrics over the ground-truth masks that have a prediction (restricted to ``only`` if given);
-    returns them, the ground-truth files left without a prediction, and those evaluated."""
+    returns them, the ground-truth files left without a prediction, and those evaluated. Each image's own
+    scores are appended to ``per_image`` when it is given."""
     pairs, missing = pair_by_stem(pred_dir, gt_dir)
     if only is not None:
         missing = [m for m in missing if m in only]
@@ -60,8 +78,26 @@ def evaluate_folders(
         if prediction.shape != truth.shape:
             raise SpnrefineError(f"{pred_path}: size {prediction.shape[::-1]} differs from its ground truth "
                                  f"{truth_path} {truth.shape[::-1]}")
-        metrics.update(prediction, truth)
+        image = SegmentationMetrics(num_classes, ignore_index, boundary=boundary)
+        image.update(prediction, truth)
+        metrics.merge(image)
+        if per_image is not None:
+            summary = image.summary()
+            per_image.append(ImageResult(truth_path, pred_path, summary["miou"], summary["boundary_iou"],
+                                         summary["mba"]))
     return metrics, missing, [t for _, t in pairs]
+
+
+def outside_warning(summary: dict, num_classes: int, folder) -> str | None:
+    """A sentence when most predicted pixels are outside [0, K) (all of them count as wrong), else None."""
+    confusion = summary["confusion"]
+    total = sum(sum(row) for row in confusion)
+    outside = sum(row[-1] for row in confusion)
+    if not total or outside / total <= 0.5:
+        return None
+    return (f"{100 * outside / total:.0f}% of the predicted pixels in {folder} are outside [0, {num_classes}) and "
+            f"all count as wrong. That usually means the masks use other values than class ids, e.g. 0/255 "
+            f"binary masks (map 255 to 1 first) or ids from a larger label set (check --num-classes).")
 
 
 def format_report(summary: dict, other: dict | None = None, names: tuple[str, str] = ("pred", "other")) -> list[str]:

@@ -87,6 +87,14 @@ class SegmentationMetrics:
                 self.boundary_accuracies.append(accuracy)
         self.images += 1
 
+    def merge(self, other: SegmentationMetrics) -> None:
+        """Add another accumulator's counts (e.g. one image's) to these."""
+        self.confusion += other.confusion
+        self.boundary_intersection += other.boundary_intersection
+        self.boundary_union += other.boundary_union
+        self.boundary_accuracies += other.boundary_accuracies
+        self.images += other.images
+
     def summary(self, class_names: list[str] | tuple[str, ...] | None = None) -> dict:
         """Percentages: miou, per_class_iou (name → value, NaN-free: classes absent everywhere are left
         out of means and reported as None), pixel_accuracy, mean_accuracy, boundary_iou, mba, and the
