@@ -47,7 +47,7 @@ def _registered_weights(spec: BackboneSpec, weights: Path | None) -> Path:
     raise SpnrefineError(f"{spec.name} needs its weights: pass --backbone-weights PATH ({spec.weights})")
 
 
-def _user_description(weights: Path, config: Path | None) -> tuple[LabelSet, Preprocessing]:
+def user_description(weights: Path, config: Path | None) -> tuple[LabelSet, Preprocessing]:
     """Class names, palette and preprocessing of a user's model from its JSON sidecar."""
     config = config or weights.with_suffix(".json")
     if not config.is_file():
@@ -102,7 +102,7 @@ def load_backbone(
     if name == USER_MODEL:
         if weights is None:
             raise SpnrefineError("backbone 'user' needs --backbone-weights PATH (a TorchScript or torch.export file)")
-        labels, preprocessing = _user_description(weights, Path(config) if config else None)
+        labels, preprocessing = user_description(weights, Path(config) if config else None)
         model = _load_user_model(weights, device)
         return Backbone(name, model, labels, len(labels.class_names), preprocessing, None, device)
     spec = get_backbone(name)

@@ -69,6 +69,12 @@ def segment(
     compare: Annotated[
         bool, typer.Option(help="Also write compare/<stem>.jpg: image | backbone | refined (with refinement).")
     ] = False,
+    gt: Annotated[
+        Optional[Path], typer.Option(help="Ground-truth label PNGs (same stems): with --html, score the outputs.")
+    ] = None,
+    html_dir: Annotated[
+        Optional[Path], typer.Option("--html", help="With --gt: an HTML report, refined vs backbone, every image.")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
     list_file: Annotated[
@@ -88,15 +94,23 @@ def segment(
 
     Exit code 1 when any image failed; the batch always goes on past failures.
     """
+    from ..errors import SpnrefineError
     from ..jobs.outputs import OutputOptions
     from ..jobs.segment import SegmentSetup, run_segment
 
+    if html_dir is not None and (gt is None or not refine):
+        raise SpnrefineError("--html scores the refined masks against the backbone's: it needs --gt and refinement")
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
-                         OutputOptions(save_probs, overlay, compare), out)
+                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
+    if html_dir is not None:
+        from ..evaluation.report import report_outputs
+
+        labels = setup.label_set()
+        typer.echo(f"report: {report_outputs(html_dir, out, gt, images, labels, labels.num_classes, labels.ignore_index, 'refined', 'backbone')}")
     finish(report, report_path)
 
 
@@ -123,7 +137,10 @@ def refine(
     compare: Annotated[
         bool, typer.Option(help="Also write compare/<stem>.jpg: image | coarse | refined [| ground truth].")
     ] = False,
-    gt: Annotated[Optional[Path], typer.Option(help="Ground-truth folder for the --compare pictures.")] = None,
+    gt: Annotated[Optional[Path], typer.Option(help="Ground-truth folder for the --compare pictures and --html.")] = None,
+    html_dir: Annotated[
+        Optional[Path], typer.Option("--html", help="With --gt: an HTML report, refined vs coarse, every image.")
+    ] = None,
     resize_masks: Annotated[
         bool, typer.Option(help="Resize masks whose size differs from the image (nearest neighbour).")
     ] = False,
@@ -139,10 +156,13 @@ def refine(
     report_path: Report = None,
 ) -> None:
     """Refine coarse masks with the SPN refiner. Exit code 1 when any image failed; the batch goes on."""
+    from ..errors import SpnrefineError
     from ..jobs.outputs import OutputOptions
     from ..jobs.refine import RefineSetup, plan_refine, run_refine
     from ..labels import VOC
 
+    if html_dir is not None and gt is None:
+        raise SpnrefineError("--html scores the refined masks against the coarse ones: it needs --gt")
     colours = palette_option(palette)
     names = list_names(list_file, images) if list_file else None
     plan = plan_refine(images, masks, out, names, colours, num_classes, ignore_index)
@@ -152,9 +172,16 @@ def refine(
         typer.echo(f"classes: {plan.num_classes} (inferred; --num-classes to set)", err=True)
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
-                        OutputOptions(save_probs, overlay, compare), out, gt, resize_masks)
+                        OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
+                        resize_masks)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
+    if html_dir is not None:
+        from ..evaluation.report import report_outputs
+        from ..labels import PRESETS
+
+        labels = PRESETS.get(palette) if palette in PRESETS else None
+        typer.echo(f"report: {report_outputs(html_dir, out, gt, images, labels, plan.num_classes, ignore_index)}")
     finish(report, report_path)
 
 

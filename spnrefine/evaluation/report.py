@@ -260,3 +260,26 @@ def write_report(target: Path, data: ReportInput) -> Path:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return target / "index.html"
+
+
+def report_outputs(html_dir: Path, out: Path, truth: Path, images: Path, label_set, num_classes: int,
+                   ignore_index: int | None, name: str = "refined", other_name: str = "coarse") -> Path:
+    """The report of a ``segment``/``refine`` run: ``out``'s label PNGs against the ground truth in ``truth``,
+    compared with the run's inputs in ``out/coarse``; images without ground truth are left out."""
+    from .folders import evaluate_folders
+
+    known = list(label_set.class_names[:num_classes]) if label_set is not None else []
+    names = known + [str(i) for i in range(len(known), num_classes)]
+    palette = list(label_set.palette) if label_set is not None else None
+    if palette is None:
+        from ..labels import VOC
+
+        palette = list(VOC.palette)
+    per_image, other_per_image = [], []
+    metrics, _, evaluated = evaluate_folders(out, truth, num_classes, ignore_index, clip=True, allow_missing=True,
+                                             per_image=per_image)
+    other = evaluate_folders(Path(out) / "coarse", truth, num_classes, ignore_index, clip=True, allow_missing=True,
+                             only=set(evaluated), per_image=other_per_image)[0]
+    data = ReportInput(metrics.summary(names), per_image, names, palette, name, other.summary(names),
+                       {r.truth: r for r in other_per_image}, other_name, images, ignore_index)
+    return write_report(html_dir, data)

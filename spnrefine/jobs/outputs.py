@@ -24,6 +24,7 @@ class OutputOptions:
     save_probs: bool = False
     overlay: bool = False
     compare: bool = False
+    coarse_labels: bool = False  # also coarse/<stem>.png: the input's labels (for reports against the input)
 
     def paths(self, out: Path, stem: Path) -> list[Path]:
         """Every file written for ``stem`` (relative), label PNG first."""
@@ -34,6 +35,8 @@ class OutputOptions:
             paths.append(out / "overlay" / with_extension(stem, ".jpg"))
         if self.compare:
             paths.append(out / "compare" / with_extension(stem, ".jpg"))
+        if self.coarse_labels:
+            paths.append(out / "coarse" / with_extension(stem, ".png"))
         return paths
 
 
@@ -41,8 +44,8 @@ def write_outputs(
     options: OutputOptions, out: Path, stem: Path, labels: np.ndarray, probs: np.ndarray | None, palette,
     image: np.ndarray, coarse_labels: np.ndarray | None = None, truth: np.ndarray | None = None,
 ) -> None:
-    """labels (H, W); probs (K, H, W) saved as float16; pictures as JPEG; coarse_labels (H, W) and
-    truth (H, W) only for the comparison picture."""
+    """labels (H, W); probs (K, H, W) saved as float16; pictures as JPEG; coarse_labels (H, W) for the
+    comparison picture and ``coarse/``; truth (H, W) only for the comparison picture."""
     paths = iter(options.paths(out, stem))
     write_label_png(next(paths), labels, palette)
     if options.save_probs:
@@ -57,3 +60,5 @@ def write_outputs(
         if truth is not None:
             panels.append(("ground truth", colourize(truth, palette)))
         write_image(next(paths), side_by_side(panels))
+    if options.coarse_labels:
+        write_label_png(next(paths), coarse_labels, palette)

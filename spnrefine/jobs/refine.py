@@ -183,8 +183,8 @@ class RefineWorker:
         refined = self.refiner.refine(image, probs)
         labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
         truth = None
-        if setup.options.compare:
-            if setup.truth_dir is not None:
+        if setup.options.compare or setup.options.coarse_labels:
+            if setup.options.compare and setup.truth_dir is not None:
                 truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
                 truth = read_label_png(truth_path) if truth_path.is_file() else None
             if coarse_labels is None:

@@ -57,6 +57,15 @@ class SegmentSetup:
     options: OutputOptions
     out: Path
 
+    def label_set(self):
+        """The backbone's label set (class names, palette, ignore index), without loading its weights."""
+        from ..backbones.loading import user_description
+        from ..backbones.registry import USER_MODEL, get_backbone
+
+        if self.backbone == USER_MODEL:
+            return user_description(self.backbone_weights, self.backbone_config)[0]
+        return get_backbone(self.backbone).labels
+
     def build(self, device: torch.device) -> SegmentWorker:
         from ..backbones import load_backbone
         from ..refiner import Refiner, checkpoint_for_labels
@@ -118,7 +127,7 @@ class SegmentWorker:
             probabilities = self.refiner.refine_batch(images, probabilities)
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
-        compared = self.refiner is not None and self.options.compare
+        compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)
         coarse_labels = class_labels(coarse).cpu().numpy() if compared else nothing
         probs = probabilities.to(torch.float16).cpu().numpy() if self.options.save_probs else nothing
         return labels, probs, coarse_labels

@@ -99,3 +99,18 @@ def test_the_report_renders_in_a_real_browser(tmp_path):
     assert page["errors"] == [] and page["broken"] == []
     assert page["count"] == 12 + 2  # every thumbnail and both charts decoded
     assert (tmp_path / "shot.png").stat().st_size > 10_000
+
+
+def test_refine_writes_the_report_of_its_outputs(tmp_path):
+    _dataset(tmp_path, 3, size=(48, 64))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["refine", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "coarse"),
+                                 "--out", str(out), "--num-classes", "2", "--gt", str(tmp_path / "gt"), "--html",
+                                 str(tmp_path / "report"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "coarse").iterdir()) == ["im0000.png", "im0001.png", "im0002.png"]
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert "refined vs coarse" in index and len(re.findall(r"<td>\d+\. im\d+<br>", index)) == 3
+    without_gt = runner.invoke(app, ["refine", "--images", str(tmp_path / "images"), "--masks",
+                                     str(tmp_path / "coarse"), "--out", str(tmp_path / "o2"), "--html", str(tmp_path / "r2")])
+    assert without_gt.exit_code == 1 and "needs --gt" in without_gt.output

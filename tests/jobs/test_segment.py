@@ -118,3 +118,15 @@ def test_segment_list_picks_images_and_reports_names_without_one(tmp_path):
     assert "missing.png: listed, but no such image in" in result.output
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
     assert written == ["a.png", "b.0001.png", "sub/c.png"]
+
+
+@needs_shared
+def test_segment_html_reports_refined_against_the_backbone(tmp_path, camvid_val_subset):
+    images, masks = camvid_val_subset
+    result = runner.invoke(app, ["segment", str(images), "--out", str(tmp_path / "out"), "--backbone-weights",
+                                 str(ESPNET_WEIGHTS), "--gt", str(masks), "--html", str(tmp_path / "report"), "-q",
+                                 "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert "refined vs backbone" in index and "sign_symbol" in index
+    assert len(list((tmp_path / "report" / "images" / "thumbs").iterdir())) == 4
