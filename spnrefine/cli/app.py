@@ -169,7 +169,7 @@ def refine(
     if plan.unpaired:
         typer.echo(plan.unpaired, err=True)
     if plan.inferred:
-        typer.echo(f"classes: {plan.num_classes} (inferred; --num-classes to set)", err=True)
+        typer.echo(f"classes: {plan.num_classes} (inferred: {plan.inferred}; --num-classes to set)", err=True)
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,

@@ -78,7 +78,7 @@ def finish(report, report_path: Optional[Path]) -> None:
         atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report.as_dict(), indent=2)))
     if report.failed:
         raise typer.Exit(1)
-Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'spnrefine[ray]').")]
+Engine = Annotated[str, typer.Option(help="local (this process) or ray (a Ray cluster; pip install 'spnrefine\\[ray]').")]
 Address = Annotated[
     Optional[str], typer.Option(help="Ray cluster: 'auto' or HOST:PORT (default: start Ray on this machine).")
 ]

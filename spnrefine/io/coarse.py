@@ -81,7 +81,44 @@ def soften(probs: np.ndarray) -> np.ndarray:
     return blurred / blurred.sum(0, keepdims=True)
 
 
-def read_probability_map(path: Path) -> np.ndarray:
+def binary_foreground(labels: np.ndarray, num_classes: int, ignore_index: int | None) -> int | None:
+    """The foreground value v of a two-valued mask {0, v} (0/255 as rembg, SAM exports and photo tools write)
+    that cannot be a K-class label mask (v ≥ K); None for an ordinary label mask."""
+    valid = labels[labels != ignore_index] if ignore_index is not None else labels
+    values = np.unique(valid)
+    if len(values) == 0 or values.min() != 0 or len(values) > 2 or values.max() < max(num_classes, 2):
+        return None
+    return int(values.max())
+
+
+def to_two_channels(foreground: np.ndarray) -> np.ndarray:
+    """(H, W) foreground probability → (2, H, W): background, foreground."""
+    return np.stack([1 - foreground, foreground])
+
+
+def probability_layout(array: np.ndarray, path: Path, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """A probability array as segmenters write them → (K, H, W).
+
+    (H, W) and (1, H, W): foreground probability (MediaPipe's and every sigmoid head's layout) → 2 channels.
+    (K, H, W) as is. (H, W, K) is recognised when (H, W) is the image's size; otherwise a channel-last
+    looking shape is refused with how to save it.
+    """
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[0] == 1):
+        return to_two_channels(array.reshape(array.shape[-2:]))
+    if array.ndim != 3:
+        raise SpnrefineError(f"{path}: probability maps must be (K, H, W), (H, W) or (1, H, W), got shape {array.shape}")
+    if image_size is not None and array.shape[1:] != image_size and array.shape[:2] == image_size:
+        return np.ascontiguousarray(array.transpose(2, 0, 1))  # channel-last (H, W, K) of this image
+    if array.shape[2] < min(array.shape[:2]) and array.shape[0] > array.shape[2] and (
+            image_size is None or array.shape[1:] != image_size):
+        raise SpnrefineError(f"{path}: shape {array.shape} looks channel-last (H, W, K) and does not fit the image; "
+                             "save it as (K, H, W), e.g. np.save(path, probs.transpose(2, 0, 1))")
+    return array
+
+
+def read_probability_map(path: Path, image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """(K, H, W) float32 probabilities summing to 1 from ``.npy``/``.npz`` in any layout of
+    :func:`probability_layout`; ``image_size`` (H, W) lets channel-last maps be recognised."""
     if not path.is_file():
         raise SpnrefineError(f"{path}: no such file")
     try:
@@ -93,15 +130,13 @@ def read_probability_map(path: Path) -> np.ndarray:
             array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, IndexError) as error:
         raise SpnrefineError(f"{path}: not a readable .npy/.npz array ({error})") from None
-    if array.ndim != 3:
-        raise SpnrefineError(f"{path}: probability maps must be (K, H, W), got shape {array.shape}")
     array = array.astype(np.float32)
     if not np.isfinite(array).all():
         raise SpnrefineError(f"{path}: contains NaN or infinite values")
     if array.min() < -1e-3 or array.max() > 1 + 1e-3:
         raise SpnrefineError(f"{path}: values must be probabilities in [0, 1], got [{array.min():.3g}, "
                              f"{array.max():.3g}] (logits? apply a softmax first)")
-    array = array.clip(0, 1)
+    array = probability_layout(array.clip(0, 1), path, image_size)
     return array / np.maximum(array.sum(0, keepdims=True), 1e-6)
 
 

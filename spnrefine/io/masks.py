@@ -38,7 +38,8 @@ def check_label_range(labels: np.ndarray, num_classes: int, ignore_index: int | 
             raise SpnrefineError(f"{path}: --clip needs an ignore index to map out-of-range labels to")
         return np.where(bad, ignore_index, labels)
     values = np.unique(labels[bad])[:10].tolist()
+    ignored = f" and are not the ignore index {ignore_index}" if ignore_index is not None else ""
     raise SpnrefineError(
-        f"{path}: labels {values} are outside [0, {num_classes}) and not the ignore index {ignore_index} "
-        f"({int(bad.sum())} pixels); check --num-classes/--ignore-index, or pass --clip to ignore them"
+        f"{path}: labels {values} are outside [0, {num_classes}){ignored} ({int(bad.sum())} pixels). "
+        "Check --num-classes and --ignore-index, or pass --clip to ignore such pixels."
     )

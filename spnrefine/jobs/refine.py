@@ -11,6 +11,7 @@ import torch
 from ..errors import SpnrefineError
 from ..io.coarse import (
     MASK_SUFFIXES,
+    binary_foreground,
     labels_to_probabilities,
     read_coarse_labels,
     read_probability_map,
@@ -66,7 +67,7 @@ class RefinePlan:
     failed: dict[Path, str]  # input → why (listed images without an image or a mask)
     unpaired: str | None  # without --list: a line about images and masks that found no partner
     num_classes: int
-    inferred: bool  # num_classes was inferred from the masks
+    inferred: str | None  # how num_classes was inferred from the masks (None: it was given)
 
 
 def plan_refine(images: Path, masks: Path, out: Path, names: list[str] | None = None, palette=None,
@@ -86,38 +87,60 @@ def plan_refine(images: Path, masks: Path, out: Path, names: list[str] | None = 
                     f"image (e.g. {', '.join(str(p) for p in [*lonely_images, *lonely_masks][:3])})")
     if not pairs:
         raise SpnrefineError(f"no image in {images} has a mask with the same stem in {masks}")
-    inferred = num_classes is None
-    if inferred:
-        num_classes = infer_num_classes(pairs, palette, ignore_index)
+    inferred = None
+    if num_classes is None:
+        num_classes, inferred = infer_num_classes(pairs, palette, ignore_index)
     return RefinePlan(pairs, failed, unpaired, num_classes, inferred)
 
 
-def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> int:
-    """K from the first probability map, else max label + 1 over the first ``sample`` label masks."""
-    highest = -1
+def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> tuple[int, str]:
+    """K and how it was found: from the first probability map; 2 when the first ``sample`` label masks
+    are all two-valued (0/v: binary masks such as 0/255); else max label + 1 over them."""
+    highest, two_valued, counted = -1, True, 0
     for pair in pairs[:sample]:
         try:  # a bad mask is reported later, by the batch; here it is just not counted
             if pair.mask.suffix in (".npy", ".npz"):
-                return read_probability_map(pair.mask).shape[0]
+                return read_probability_map(pair.mask, image_size(pair.image)).shape[0], "from the probability maps"
             labels = read_coarse_labels(pair.mask, palette, ignore_index)
         except SpnrefineError:
             continue
         valid = labels[labels != ignore_index] if ignore_index is not None else labels
+        values = np.unique(valid)
+        two_valued &= len(values) <= 2 and (len(values) == 0 or values.min() == 0)
         highest = max(highest, int(valid.max(initial=-1)))
+        counted += 1
     if highest < 0:
-        raise SpnrefineError("cannot infer the number of classes: the first masks hold only the ignore index; "
-                             "pass --num-classes")
-    return highest + 1
+        raise SpnrefineError("cannot infer the number of classes: the first masks hold only the ignore index "
+                             f"{ignore_index}; pass --num-classes" if ignore_index is not None else
+                             "cannot infer the number of classes: no readable mask among the first ones")
+    if two_valued and counted and highest > 1:
+        return 2, f"two-valued masks 0/{highest}: background and foreground, written back as 0/{highest}"
+    return highest + 1, "the largest label + 1"
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(H, W) of an image from its header, or None if unreadable (reported later by the batch)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF-rotated by 90°: read upright
+                width, height = height, width
+            return height, width
+    except (OSError, ValueError, SyntaxError):
+        return None
 
 
 def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette, image_shape,
-                resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(K, H, W) probabilities (and the hard labels, if the mask was a label mask), checked against the image."""
+                resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """(K, H, W) probabilities, the hard labels (if the mask was a label mask) and, for a two-valued 0/v mask,
+    v (the refined mask is written back in those values); checked against the image."""
     import cv2
 
     height, width = image_shape[:2]
     if pair.mask.suffix in (".npy", ".npz"):
-        probs = read_probability_map(pair.mask)
+        probs = read_probability_map(pair.mask, (height, width))
         if probs.shape[0] != num_classes:
             raise SpnrefineError(f"{pair.mask}: {probs.shape[0]} classes, expected {num_classes}")
         if probs.shape[1:] != (height, width):
@@ -125,15 +148,18 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
                 raise SpnrefineError(f"{pair.mask}: size {probs.shape[2]}x{probs.shape[1]} differs from the image "
                                      f"{pair.image} {width}x{height} (--resize-masks to resize)")
             probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
-        return probs, None
+        return probs, None, None
     labels = read_coarse_labels(pair.mask, palette, ignore_index)
+    foreground = binary_foreground(labels, num_classes, ignore_index) if num_classes == 2 else None
+    if foreground is not None:
+        labels = np.where(labels == foreground, 1, labels)
     if labels.shape != (height, width):
         if not resize_masks:
             raise SpnrefineError(f"{pair.mask}: size {labels.shape[1]}x{labels.shape[0]} differs from the image "
                                  f"{pair.image} {width}x{height} (--resize-masks to resize with nearest neighbour)")
         labels = cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)
     labels = check_label_range(labels, num_classes, ignore_index, pair.mask)
-    return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels
+    return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels, foreground
 
 
 @dataclass(frozen=True)
@@ -178,8 +204,8 @@ class RefineWorker:
         """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
         setup = self.setup
         image = read_image(pair.image)
-        probs, coarse_labels = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
-                                           image.shape, setup.resize_masks)
+        probs, coarse_labels, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index,
+                                                       setup.mask_palette, image.shape, setup.resize_masks)
         refined = self.refiner.refine(image, probs)
         labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
         truth = None
@@ -189,8 +215,9 @@ class RefineWorker:
                 truth = read_label_png(truth_path) if truth_path.is_file() else None
             if coarse_labels is None:
                 coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
+        values = np.array([0, foreground]) if foreground is not None else None
         write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
-                      truth)
+                      truth, values)
 
 
 PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes

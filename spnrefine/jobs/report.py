@@ -26,7 +26,8 @@ class BatchReport:
     def lines(self, shown: int = SHOWN_FAILURES) -> list[str]:
         """The summary line and the first ``shown`` failures."""
         failed = len(self.failed)
-        lines = [f"done {self.done}, skipped {self.skipped} (outputs exist; --overwrite to redo), failed {failed}"]
+        why = " (outputs exist; --overwrite to redo)" if self.skipped else ""
+        lines = [f"done {self.done}, skipped {self.skipped}{why}, failed {failed}"]
         lines += [f"  failed: {message}" for _, message in self.failed[:shown]]
         if failed > shown:
             lines.append(f"  … and {failed - shown} more failures (--report FILE lists every one)")

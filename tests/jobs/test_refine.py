@@ -88,7 +88,9 @@ def test_bad_masks_are_reported_and_the_batch_goes_on(tmp_path):
     bad = np.stack([1 - labels[2], labels[2]]).astype(np.float32)
     bad[0, 0, 0] = np.nan
     np.save(masks / "frame2.npy", bad)
-    write_label_png(masks / "frame3.png", np.where(labels[3] == 1, 7, 0), None)  # label 7 with K=2
+    three_values = np.where(labels[3] == 1, 7, 0)
+    three_values[0, 0] = 1  # 0, 1 and 7: not a two-valued 0/v mask, so 7 is out of range for K=2
+    write_label_png(masks / "frame3.png", three_values, None)
     (images / "extra.png").write_bytes(b"no mask for this one")
     out = tmp_path / "out"
     result = _run("--images", images, "--masks", masks, "--out", out, "--num-classes", "2")

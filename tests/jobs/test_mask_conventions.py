@@ -1,0 +1,78 @@
+"""Masks as people have them: 0/255 binary masks, (H, W) / (1, H, W) foreground probabilities, channel-last
+maps; each written back in the input's own values."""
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from spnrefine.cli import app
+
+runner = CliRunner()
+
+
+def _scene(folder, names=("a", "b"), size=(40, 56)):
+    """Images with a bright square; the true square's mask (bool)."""
+    images, masks = folder / "images", folder / "masks"
+    images.mkdir(parents=True), masks.mkdir(parents=True)
+    image = np.full((*size, 3), 40, np.uint8)
+    image[10:30, 15:40] = 220
+    truth = np.zeros(size, bool)
+    truth[10:30, 15:40] = True
+    for name in names:
+        Image.fromarray(image).save(images / f"{name}.png")
+    return images, masks, truth
+
+
+def _refine(images, masks, out, *extra):
+    return runner.invoke(app, ["refine", "--images", str(images), "--masks", str(masks), "--out", str(out), "-q",
+                               "--device", "cpu", *extra])
+
+
+def test_binary_masks_are_two_classes_written_back_in_their_own_values(tmp_path):
+    images, masks, truth = _scene(tmp_path, names=("a", "b", "c"))
+    coarse = np.zeros(truth.shape, np.uint8)
+    coarse[12:28, 17:38] = 1  # slightly off
+    Image.fromarray(coarse * 255).save(masks / "a.png")  # 0/255, as rembg or SAM exports
+    Image.fromarray(coarse * 7).save(masks / "b.png")  # another tool: 0/7
+    Image.fromarray(coarse).save(masks / "c.png")  # 0/1 label mask
+    result = _refine(images, masks, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "classes: 2 (inferred: two-valued masks" in result.output and "done 3" in result.output
+    reference = np.asarray(Image.open(tmp_path / "out" / "c.png"))
+    assert set(np.unique(reference)) == {0, 1}
+    for name, value in (("a", 255), ("b", 7)):
+        written = Image.open(tmp_path / "out" / f"{name}.png")
+        assert written.mode == "L"
+        assert np.array_equal(np.asarray(written), reference * value)  # the same refinement, in its own values
+
+
+def test_foreground_probability_maps_in_2d_and_1hw(tmp_path):
+    images, masks, truth = _scene(tmp_path)
+    soft = np.where(truth, 0.8, 0.1).astype(np.float32)
+    np.save(masks / "a.npy", soft)
+    np.save(masks / "b.npy", soft[None])
+    result = _refine(images, masks, tmp_path / "out", "--save-probs")
+    assert result.exit_code == 0, result.output
+    assert "classes: 2 (inferred: from the probability maps" in result.output
+    for name in ("a", "b"):
+        labels = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+        assert set(np.unique(labels)) == {0, 1} and ((labels == 1) == truth).mean() > 0.95
+        assert np.load(tmp_path / "out" / f"{name}.npy").shape == (2, *truth.shape)
+
+
+def test_channel_last_maps_of_the_image_size_are_recognised(tmp_path):
+    images, masks, truth = _scene(tmp_path, names=("a",))
+    probs = np.stack([np.where(truth, 0.2, 0.9), np.where(truth, 0.8, 0.1)], axis=-1).astype(np.float32)
+    np.save(masks / "a.npy", probs)  # (H, W, 2)
+    result = _refine(images, masks, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    labels = np.asarray(Image.open(tmp_path / "out" / "a.png"))
+    assert ((labels == 1) == truth).mean() > 0.95
+
+
+def test_a_channel_last_map_of_another_size_is_refused_with_how_to_pass_it(tmp_path):
+    images, masks, _ = _scene(tmp_path, names=("a",))
+    np.save(masks / "a.npy", np.full((20, 28, 2), 0.5, np.float32))
+    result = _refine(images, masks, tmp_path / "out", "--num-classes", "2")
+    assert result.exit_code == 1
+    assert "a.npy: shape (20, 28, 2) looks channel-last" in result.output and "transpose(2, 0, 1)" in result.output
