@@ -3,7 +3,7 @@
 # Training data: CamVid train without sequence 0006R0 (held back for validation) and without the 0016E5
 # frames within ±300 of the val frames; coco128, weizmann_horses and pennfudan train lists. No val image.
 D=../shared/data
-python -m spnrefine train --out runs/refiner_agnostic \
+${SPNREFINE:-spnrefine} train --out runs/refiner_agnostic \
   --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v0 --list runs/camvid_fit.txt --label-space 12:11 \
   --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v1 --list runs/camvid_fit.txt --label-space 12:11 \
   --images $D/camvid/images --masks $D/camvid/masks --coarse runs/degraded/v2 --list runs/camvid_fit.txt --label-space 12:11 \

@@ -13,9 +13,11 @@ from .benchmark import benchmark_app
 from .options import (
     Address,
     CpusPerWorker,
+    Device,
     Engine,
     GpusPerWorker,
     NumWorkers,
+    Overwrite,
     Quiet,
     Report,
     Verbose,
@@ -75,12 +77,12 @@ def segment(
     html_dir: Annotated[
         Optional[Path], typer.Option("--html", help="With --gt: an HTML report, refined vs backbone, every image.")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Device = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass (same-size images batch).")] = 4,
     list_file: Annotated[
         Optional[Path], typer.Option("--list", help="Only these images: relative paths or file names, one per line.")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    overwrite: Overwrite = False,
     engine: Engine = "local",
     address: Address = None,
     num_workers: NumWorkers = None,
@@ -144,8 +146,8 @@ def refine(
     resize_masks: Annotated[
         bool, typer.Option(help="Resize masks whose size differs from the image (nearest neighbour).")
     ] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    overwrite: Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")] = False,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
     engine: Engine = "local",
     address: Address = None,
     num_workers: NumWorkers = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Address, CpusPerWorker, NumWorkers, friendly, list_names, names_of_classes, resolve_device
+from .options import Address, CpusPerWorker, Device, NumWorkers, friendly, list_names, names_of_classes, resolve_device
 
 benchmark_app = typer.Typer(help="Measure speed and quality.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ def benchmark_segment(
     backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
     checkpoint: Annotated[Optional[str], typer.Option(help="Refiner (default: fits the backbone).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many images to time.")] = 20,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Device = "auto",
 ) -> None:
     """End-to-end images/s: the backbone alone, and backbone + SPN refiner (decoded images, no file I/O)."""
     from ..bench.pipeline import time_pipeline

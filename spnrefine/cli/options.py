@@ -59,6 +59,8 @@ def names_of_classes(value: Optional[str], num_classes: int) -> list[str]:
     return names
 
 
+Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="A line per image: input → output.")]
 Report = Annotated[
