@@ -64,7 +64,7 @@ def segment(
     ] = None,
     refine: Annotated[bool, typer.Option(help="Refine the backbone's output with the SPN refiner.")] = True,
     checkpoint: Annotated[
-        Optional[str], typer.Option(help="Refiner: 'camvid', 'agnostic' (shipped) or a file (default: fits the backbone).")
+        Optional[str], typer.Option(help="Refiner: a shipped one ('agnostic') or a file (default: the one made for the backbone, else agnostic).")
     ] = None,
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
@@ -126,7 +126,7 @@ def refine(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: refined <stem>.png, palette embedded.")],
     checkpoint: Annotated[
-        str, typer.Option(help="Refiner: 'agnostic' (any classes), 'camvid' (12-channel ESPNet CamVid probabilities) or a file.")
+        str, typer.Option(help="Refiner: 'agnostic' (shipped; any classes) or a checkpoint file.")
     ] = "agnostic",
     list_file: Annotated[Optional[Path], typer.Option("--list", help="Only these file names, one per line.")] = None,
     num_classes: Annotated[Optional[int], typer.Option(help="K (default: inferred from the masks and printed).")] = None,
@@ -347,6 +347,10 @@ def train(
     init: Annotated[
         Optional[Path], typer.Option(help="Start from this checkpoint's weights (a new class head starts at zero).")
     ] = None,
+    class_balance: Annotated[
+        float, typer.Option(min=0, help="Weigh pixels by their class's share of the crop to this power, negated "
+                                        "(0: plain NLL; 0.5: small and thin objects count more).")
+    ] = 0.0,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -376,7 +380,8 @@ def train(
         val = list_samples(val_images, val_masks or val_images, val_names, val_coarse, default_space)
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
-                         head_labels=head_labels, init=str(init) if init else None)
+                         head_labels=head_labels, init=str(init) if init else None,
+                         class_balance=class_balance)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -109,7 +109,10 @@ def benchmark_refinement(
     )
     from ..refiner import Refiner
 
-    refiners = {f"SPN {Path(c).stem if Path(c).suffix else c}": Refiner.load(c) for c in checkpoint}
+    stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
+    labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
+              for c, stem in zip(checkpoint, stems)]
+    refiners = {label: Refiner.load(c) for label, c in zip(labels, checkpoint)}
     source = CoarseSource(None if coarse == "lowres" else Path(coarse), present_classes, hard)
     rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf),
                               num_classes, ignore_index)

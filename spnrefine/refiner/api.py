@@ -28,7 +28,7 @@ class Refiner:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu") -> Refiner:
-        """A shipped checkpoint by name ("agnostic", "camvid"; sha256-verified) or a checkpoint file."""
+        """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -36,6 +36,8 @@ class Refiner:
                 raise SpnrefineError(f"the shipped checkpoint {path} is missing; reinstall spnrefine")
         else:
             path, expected = Path(checkpoint), None
+            if not path.suffix and not path.exists():
+                raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         return cls(model_from_payload(load_weights(path, expected), path), device)
 
     def check_classes(self, num_classes: int, source: str) -> None:

@@ -32,7 +32,7 @@ class RefinerWeights:
 
 SHIPPED = {weights.name: weights for weights in (
     RefinerWeights("agnostic", "spn_refiner_agnostic.pt",
-                   "c5839c883a37d7c265cb0baae81d25d37e64db7273f8a95589c7a4bcde7cc48b", None, None,
+                   "c6040c1a5ed854b446e132daac7dfa229cf03819176f4804363f5b6e5867ca1c", None, None,
                    "class-agnostic: any label set, probabilities or hard masks (models/README.md)"),
 )}
 DEFAULT = "agnostic"

@@ -38,6 +38,7 @@ class TrainConfig:
     pixel_blend: bool = False  # the guidance also predicts, per pixel, how much of the coarse input to keep
     head_labels: str | None = None  # the label set of the class head (recorded in the checkpoint)
     init: str | None = None  # start from this checkpoint's weights (those that fit; a new class head starts at 0)
+    class_balance: float = 0.0  # weigh each pixel by its class's share of its crop to the power -class_balance
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -70,6 +71,28 @@ def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample]):
     return coarse_metrics.summary()["miou"], refined_metrics.summary()["miou"]
 
 
+def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -> torch.Tensor:
+    """NLL where each pixel weighs (share of its class in its own crop) ** -power, normalized to mean 1.
+
+    log_probs (B, K, H, W), targets (B, H, W) with IGNORE. Shares are counted per crop, so the weights
+    need no label set (present-class ids of different images are never mixed). power 0: plain NLL.
+    """
+    loss = F.nll_loss(log_probs, targets, ignore_index=IGNORE, reduction="none")
+    valid = targets != IGNORE
+    if not valid.any():
+        return loss.sum() * 0
+    if power == 0:
+        return loss[valid].mean()
+    weights = torch.zeros_like(loss)
+    for b in range(targets.shape[0]):
+        labels = targets[b][valid[b]]
+        if labels.numel():
+            _, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+            weights[b][valid[b]] = (counts.float() / labels.numel()).pow(-power)[inverse]
+    weights = weights / weights[valid].mean()
+    return (loss * weights)[valid].mean()
+
+
 def train(
     samples: list[Sample],
     out_dir: Path,
@@ -97,7 +120,8 @@ def train(
                               strict=False)
     if last.is_file():
         state = load_weights(last)
-        if state["train_config"] != asdict(config):
+        saved = {**asdict(TrainConfig()), **state["train_config"]}  # fields added since: their defaults
+        if saved != asdict(config):
             raise SpnrefineError(f"{last} was made with another training configuration; to resume, repeat its "
                                  "options exactly, or use a new --out folder")
         model.load_state_dict(state["state_dict"])
@@ -120,7 +144,7 @@ def train(
             batch = draw_batch(samples, by_source, config.batch_size, rng)
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
-            loss = F.nll_loss(model(images, coarse), masks, ignore_index=IGNORE)
+            loss = balanced_nll(model(images, coarse), masks, config.class_balance)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
