@@ -84,8 +84,8 @@ def test_benchmark_refinement_compares_methods_on_the_same_images(tmp_path):
                                  "--ignore-index", "255", "--checkpoint", "agnostic",
                                  "--no-crf", "--json", str(tmp_path / "rows.json")])
     assert result.exit_code == 0, result.output
-    rows = json.loads((tmp_path / "rows.json").read_text())
-    assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN (ours)"]
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN agnostic"]
     assert rows[0]["miou"] == 100.0 and all(r["seconds_per_image"] >= 0 for r in rows)
 
 
