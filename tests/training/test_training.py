@@ -58,3 +58,19 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     assert _train(tmp_path / "a", images, masks, 2).exit_code == 0
     result = _train(tmp_path / "a", images, masks, 3)
     assert result.exit_code == 1 and "another training configuration" in result.output
+
+
+def test_class_balanced_loss_is_plain_nll_at_power_zero_and_weighs_rare_classes_up():
+    import torch.nn.functional as F
+
+    from spnrefine.training.data import IGNORE
+    from spnrefine.training.loop import balanced_nll
+
+    targets = torch.zeros((1, 10, 10), dtype=torch.long)
+    targets[0, 0, :2] = 1  # a rare class: 2 of 100 pixels
+    targets[0, 9, 9] = IGNORE
+    log_probs = torch.log_softmax(torch.zeros((1, 2, 10, 10)), 1).clone()
+    log_probs[0, :, 0, :2] = torch.log(torch.tensor([0.9, 0.1]))[:, None]  # the rare pixels are badly wrong
+    plain = F.nll_loss(log_probs, targets, ignore_index=IGNORE)
+    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.0), plain)
+    assert balanced_nll(log_probs, targets, 0.5) > plain  # the wrong rare pixels now weigh more
