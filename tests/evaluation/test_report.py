@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import CHROMIUM
+from helpers import CHROMIUM
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -91,7 +91,7 @@ def test_a_folder_that_is_not_a_report_is_never_overwritten(tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
 def test_the_report_renders_in_a_real_browser(tmp_path):
     pytest.importorskip("websocket", reason="websocket-client (the dev extra) drives Chromium")
-    from browser import inspect_page
+    from helpers import inspect_page
 
     _dataset(tmp_path, 12, size=(60, 80))
     assert _evaluate(tmp_path, 2, "--html", str(tmp_path / "report")).exit_code == 0
