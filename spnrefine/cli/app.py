@@ -146,6 +146,10 @@ def refine(
     resize_masks: Annotated[
         bool, typer.Option(help="Resize masks whose size differs from the image (nearest neighbour).")
     ] = False,
+    alpha: Annotated[
+        bool, typer.Option(help="Masks are RGBA cut-outs (alpha = mask) or single-channel soft mattes: refined as "
+                                "foreground probability and written back as such.")
+    ] = False,
     device: Device = "auto",
     overwrite: Overwrite = False,
     engine: Engine = "local",
@@ -165,6 +169,12 @@ def refine(
 
     if html_dir is not None and gt is None:
         raise SpnrefineError("--html scores the refined masks against the coarse ones: it needs --gt")
+    if alpha and (num_classes not in (None, 2) or palette is not None):
+        raise SpnrefineError("--alpha masks are foreground probability: two classes, no --palette")
+    if alpha and html_dir is not None:
+        raise SpnrefineError("--html scores label masks; with --alpha the outputs are mattes (use evaluate on labels)")
+    if alpha:
+        num_classes = 2
     colours = palette_option(palette)
     names = list_names(list_file, images) if list_file else None
     plan = plan_refine(images, masks, out, names, colours, num_classes, ignore_index)
@@ -175,7 +185,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks)
+                        resize_masks, alpha)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

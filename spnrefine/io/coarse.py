@@ -140,6 +140,21 @@ def read_probability_map(path: Path, image_size: tuple[int, int] | None = None) 
     return array / np.maximum(array.sum(0, keepdims=True), 1e-6)
 
 
+def read_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """A cut-out or a soft matte as foreground probability: (H, W) float32 in [0, 1], and the cut-out's
+    (H, W, 3) uint8 colours (None for a matte). RGBA/LA: the alpha channel; L/I;16: the value / its maximum."""
+    image = open_image(path, upright=False)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"))
+        return rgba[..., 3].astype(np.float32) / 255, np.ascontiguousarray(rgba[..., :3])
+    if image.mode == "L":
+        return np.asarray(image).astype(np.float32) / 255, None
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return (np.asarray(image).astype(np.float32) / 65535).clip(0, 1), None
+    raise SpnrefineError(f"{path}: --alpha reads an RGBA cut-out or a single-channel matte, got mode {image.mode} "
+                         "(no alpha channel)")
+
+
 def read_coarse_labels(path: Path, palette, ignore_index: int | None) -> np.ndarray:
     """A mask PNG → (H, W) ids; colour-coded (RGB) masks need ``palette``."""
     image = open_image(path, upright=False)

@@ -54,6 +54,12 @@ def write_label_png(path: str | Path, labels: np.ndarray, palette: Sequence[Sequ
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
+def write_png(path: str | Path, pixels: np.ndarray) -> None:
+    """(H, W) or (H, W, 4) uint8 → a grayscale or RGBA PNG (mattes and cut-outs)."""
+    image = Image.fromarray(np.ascontiguousarray(pixels.astype(np.uint8)))
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
 def write_npy(path: str | Path, array: np.ndarray) -> None:
     def save(tmp: Path) -> None:
         with open(tmp, "wb") as handle:

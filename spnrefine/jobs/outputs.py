@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..io.pictures import colourize, overlay, side_by_side
-from ..io.writers import write_image, write_label_png, write_npy
+from ..io.writers import write_image, write_label_png, write_npy, write_png
 from .files import with_extension
 
 
@@ -43,13 +43,16 @@ class OutputOptions:
 def write_outputs(
     options: OutputOptions, out: Path, stem: Path, labels: np.ndarray, probs: np.ndarray | None, palette,
     image: np.ndarray, coarse_labels: np.ndarray | None = None, truth: np.ndarray | None = None,
-    values: np.ndarray | None = None,
+    values: np.ndarray | None = None, main: np.ndarray | None = None,
 ) -> None:
     """labels (H, W); probs (K, H, W) saved as float16; pictures as JPEG; coarse_labels (H, W) for the
     comparison picture and ``coarse/``; truth (H, W) only for the comparison picture. ``values``: the value
-    written for each label (e.g. [0, 255] for a 0/255 input mask; a plain grayscale PNG, no palette)."""
+    written for each label (e.g. [0, 255] for a 0/255 input mask; a plain grayscale PNG, no palette). ``main``:
+    (H, W) or (H, W, 4) uint8 written as ``<stem>.png`` instead of the labels (a refined matte or cut-out)."""
     paths = iter(options.paths(out, stem))
-    if values is None:
+    if main is not None:
+        write_png(next(paths), main)
+    elif values is None:
         write_label_png(next(paths), labels, palette)
     else:
         write_label_png(next(paths), values[labels], None)

@@ -162,6 +162,23 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
     return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels, foreground
 
 
+def load_alpha(pair: Pair, image_shape, resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(2, H, W) probabilities from a cut-out's alpha or a matte, and the cut-out's colours (None: a matte)."""
+    import cv2
+
+    from ..io.coarse import read_alpha, to_two_channels
+
+    height, width = image_shape[:2]
+    foreground, colours = read_alpha(pair.mask)
+    if foreground.shape != (height, width):
+        if not resize_masks:
+            raise SpnrefineError(f"{pair.mask}: size {foreground.shape[1]}x{foreground.shape[0]} differs from the "
+                                 f"image {pair.image} {width}x{height} (--resize-masks to resize)")
+        foreground = cv2.resize(foreground, (width, height), interpolation=cv2.INTER_LINEAR)
+        colours = None if colours is None else cv2.resize(colours, (width, height), interpolation=cv2.INTER_LINEAR)
+    return to_two_channels(foreground), colours
+
+
 @dataclass(frozen=True)
 class RefineSetup:
     """What a worker needs to refine pairs and write outputs (picklable: sent to Ray workers)."""
@@ -175,6 +192,7 @@ class RefineSetup:
     out: Path
     truth_dir: Path | None = None  # ground truth for the --compare pictures
     resize_masks: bool = False
+    alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
@@ -204,8 +222,13 @@ class RefineWorker:
         """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
         setup = self.setup
         image = read_image(pair.image)
-        probs, coarse_labels, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index,
-                                                       setup.mask_palette, image.shape, setup.resize_masks)
+        colours = None
+        if setup.alpha:
+            probs, colours = load_alpha(pair, image.shape, setup.resize_masks)
+            coarse_labels, foreground = None, None
+        else:
+            probs, coarse_labels, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index,
+                                                           setup.mask_palette, image.shape, setup.resize_masks)
         refined = self.refiner.refine(image, probs)
         labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
         truth = None
@@ -216,8 +239,12 @@ class RefineWorker:
             if coarse_labels is None:
                 coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
         values = np.array([0, foreground]) if foreground is not None else None
+        main = None
+        if setup.alpha:  # the refined foreground probability, as the input had it: a matte or a cut-out
+            matte = np.round(refined[1] * 255).astype(np.uint8)
+            main = matte if colours is None else np.dstack([colours, matte])
         write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
-                      truth, values)
+                      truth, values, main)
 
 
 PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes

@@ -76,3 +76,28 @@ def test_a_channel_last_map_of_another_size_is_refused_with_how_to_pass_it(tmp_p
     result = _refine(images, masks, tmp_path / "out", "--num-classes", "2")
     assert result.exit_code == 1
     assert "a.npy: shape (20, 28, 2) looks channel-last" in result.output and "transpose(2, 0, 1)" in result.output
+
+
+def test_alpha_cut_outs_and_mattes_are_refined_as_foreground_probability_and_written_back(tmp_path):
+    images, masks, truth = _scene(tmp_path, names=("cut", "matte"))
+    soft = np.zeros(truth.shape, np.float32)
+    soft[12:28, 17:38] = 0.9  # slightly off
+    colours = np.random.default_rng(0).integers(0, 255, (*truth.shape, 3), dtype=np.uint8)
+    Image.fromarray(np.dstack([colours, (soft * 255).astype(np.uint8)]), "RGBA").save(masks / "cut.png")
+    Image.fromarray((soft * 255).astype(np.uint8)).save(masks / "matte.png")
+    result = _refine(images, masks, tmp_path / "out", "--alpha", "--save-probs")
+    assert result.exit_code == 0, result.output
+    cut = Image.open(tmp_path / "out" / "cut.png")
+    matte = Image.open(tmp_path / "out" / "matte.png")
+    assert cut.mode == "RGBA" and matte.mode == "L"
+    assert np.array_equal(np.asarray(cut)[..., :3], colours)  # the cut-out's colours are kept
+    probs = np.load(tmp_path / "out" / "matte.npy").astype(np.float32)
+    assert np.abs(np.asarray(matte) - np.round(probs[1] * 255)).max() <= 1  # the matte is the refined probability
+    assert np.array_equal(np.asarray(cut)[..., 3], np.asarray(matte))  # same foreground, same refinement
+
+
+def test_alpha_refuses_a_mask_without_alpha(tmp_path):
+    images, masks, _ = _scene(tmp_path, names=("a",))
+    Image.fromarray(np.zeros((40, 56, 3), np.uint8)).save(masks / "a.png")
+    result = _refine(images, masks, tmp_path / "out", "--alpha")
+    assert result.exit_code == 1 and "a.png: --alpha reads an RGBA cut-out or a single-channel matte" in result.output
