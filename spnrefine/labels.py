@@ -66,6 +66,18 @@ CITYSCAPES = LabelSet(
 PRESETS = {preset.name: preset for preset in (CAMVID, VOC, CITYSCAPES)}
 
 
+def renumber_present(mask, ignore_index: int | None):
+    """(H, W) ids → (labels, present): the ids present (ignore index excluded) renumbered 0..n-1, ignored
+    pixels n; ``present`` (n,) maps each new label back to its id. For label sets with large or sparse ids."""
+    import numpy as np
+
+    ignored = mask == ignore_index if ignore_index is not None else np.zeros(mask.shape, bool)
+    present = np.unique(mask[~ignored])
+    lookup = np.full(int(mask.max()) + 1, len(present), np.int64)
+    lookup[present] = np.arange(len(present))
+    return lookup[mask], present
+
+
 def class_labels(probabilities: torch.Tensor) -> torch.Tensor:
     """(N, K, H, W) scores → (N, H, W) index of the largest channel (the first on ties, as argmax does),
     uint8 for K ≤ 256. One vectorized pass per channel: ``torch.argmax`` over the channel dim took 32 ms

@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 
 from ..io.coarse import labels_to_probabilities, read_probability_map, soften
-from ..io.images import read_image
+from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
+from ..labels import renumber_present
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
@@ -61,22 +62,18 @@ def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FA
 def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: int, ignore_index: int | None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(K, H, W) coarse probabilities and (K,) the scored id of each channel (−1: none)."""
-    ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
-    if source.present_classes:
-        present = np.unique(truth[~ignored])
-        lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
-        compact = np.full(int(truth.max()) + 1, len(present), np.int64)
-        compact[present] = np.arange(len(present))
-        labels = compact[truth]
-    else:
-        channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
-        lookup = np.arange(channels)
-        labels = np.where(ignored, channels - 1, truth).clip(0, channels - 1)
     if source.folder is not None:
         probs = read_probability_map(Path(source.folder) / f"{stem}.npy")
         lookup = np.arange(probs.shape[0])
-    else:
+    elif source.present_classes:
+        labels, present = renumber_present(truth, ignore_index)
+        lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
         probs = lowres_coarse(labels, len(lookup))
+    else:
+        channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
+        ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
+        lookup = np.arange(channels)
+        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels)
     if source.hard:
         probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
     return probs, lookup
@@ -112,9 +109,7 @@ def _items(images: Path, masks: Path, names: list[str], source: CoarseSource, nu
            ignore_index: int | None) -> Iterator[tuple]:
     for name in names:
         stem = Path(name).stem if Path(name).suffix else name
-        image_path = Path(images) / name
-        if not image_path.is_file():
-            image_path = next(p for p in sorted(Path(images).glob(f"{stem}.*")) if p.stem == stem)
+        image_path = image_in(images, name)
         mask_path = Path(masks) / f"{stem}.png"
         truth = check_label_range(read_label_png(mask_path), num_classes, ignore_index, mask_path)
         probs, lookup = coarse_for(source, stem, truth, num_classes, ignore_index)

@@ -50,3 +50,12 @@ def read_image(path: str | Path) -> np.ndarray:
         gray = _to_uint8(np.asarray(image))
         return np.repeat(gray[:, :, None], 3, axis=2)
     return np.array(image.convert("RGB"))  # writable
+
+
+def image_in(folder: str | Path, name: str) -> Path:
+    """``folder/name``, or, for a bare stem (list files of stems), the file ``folder/name.*`` with that stem;
+    the first path if neither exists (the caller reports it)."""
+    path = Path(folder) / name
+    if path.is_file() or Path(name).suffix:
+        return path
+    return next((p for p in sorted(Path(folder).glob(f"{name}.*")) if p.stem == name), path)

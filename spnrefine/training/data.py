@@ -15,8 +15,9 @@ import torch
 
 from ..errors import SpnrefineError
 from ..io.coarse import labels_to_probabilities
-from ..io.images import read_image
+from ..io.images import image_in, read_image
 from ..io.masks import read_label_png
+from ..labels import renumber_present
 from .synth import synthesize_coarse
 
 IGNORE = -100
@@ -48,10 +49,7 @@ class LabelSpace:
         """(H, W) mask ids → (labels in [0, K) to synthesize from, targets with IGNORE, K)."""
         ignored = mask == self.ignore_index if self.ignore_index is not None else np.zeros(mask.shape, bool)
         if self.channels is None:
-            present = np.unique(mask[~ignored])
-            lookup = np.full(int(mask.max()) + 1, len(present), np.int64)
-            lookup[present] = np.arange(len(present))
-            labels = lookup[mask]
+            labels, present = renumber_present(mask, self.ignore_index)
             return labels, np.where(ignored, IGNORE, labels), len(present) + 1
         k = self.channels
         labels = np.where(ignored, k - 1, mask).clip(0, k - 1)
@@ -80,9 +78,7 @@ def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Pat
     samples = []
     for name in names:
         stem = Path(name).stem if Path(name).suffix else name
-        image = images / name
-        if not image.is_file():
-            image = next((p for p in sorted(images.glob(f"{stem}.*")) if p.stem == stem), image)
+        image = image_in(images, name)
         mask = masks / f"{stem}.png"
         if not image.is_file() or not mask.is_file():
             raise SpnrefineError(f"{image}: image or its mask {mask} is missing")
