@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .propagation import _best_time
+from .propagation import best_time
 
 
 def time_pipeline(backbone, refiner, images: list[np.ndarray], repeats: int = 1) -> list[tuple[str, float]]:
@@ -19,8 +19,8 @@ def time_pipeline(backbone, refiner, images: list[np.ndarray], repeats: int = 1)
         return [refiner.refine_batch([image], probs) for image, probs in zip(images, backbone_only())]
 
     backbone_only()  # warm-up
-    rows = [("backbone", len(images) / _best_time(backbone_only, repeats))]
+    rows = [("backbone", len(images) / best_time(backbone_only, repeats))]
     if refiner is not None:
         with_refiner()
-        rows.append(("backbone + SPN refiner", len(images) / _best_time(with_refiner, repeats)))
+        rows.append(("backbone + SPN refiner", len(images) / best_time(with_refiner, repeats)))
     return rows

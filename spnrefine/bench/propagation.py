@@ -39,7 +39,7 @@ class Row:
     train_s: float  # forward + backward
 
 
-def _best_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -73,7 +73,7 @@ def time_backend(shape, backend: str, repeats: int, device: str = "cpu") -> Row:
         sync()
 
     forward(), train()  # warm-up (JIT compile, caches)
-    return Row(shape, backend, _best_time(forward, repeats), _best_time(train, repeats))
+    return Row(shape, backend, best_time(forward, repeats), best_time(train, repeats))
 
 
 def time_bandwidth_pass(shape, repeats: int) -> float:
@@ -84,7 +84,7 @@ def time_bandwidth_pass(shape, repeats: int) -> float:
     h = np.empty_like(x)
     args = (x, per_direction, h, shape[1], shape[2] * shape[3])
     _bandwidth_pass(*args)
-    return len(DIRECTIONS) * _best_time(lambda: _bandwidth_pass(*args), repeats)
+    return len(DIRECTIONS) * best_time(lambda: _bandwidth_pass(*args), repeats)
 
 
 def run(shapes=DEFAULT_SHAPES, repeats: int = 3, reference_repeats: int = 1):

@@ -12,6 +12,8 @@ from .. import __version__
 from .benchmark import benchmark_app
 from .options import (
     Address,
+    Backbone,
+    BackboneWeights,
     CpusPerWorker,
     Device,
     Engine,
@@ -55,10 +57,8 @@ def _root(
 def segment(
     images: Annotated[Path, typer.Argument(help="An image, or a folder of images (searched recursively).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <stem>.png label maps, palette embedded.")],
-    backbone: Annotated[str, typer.Option(help="Backbone name (spnrefine backbones lists them).")] = "espnet-camvid",
-    backbone_weights: Annotated[
-        Optional[Path], typer.Option(help="Weights file (state dict; for 'user': TorchScript/torch.export).")
-    ] = None,
+    backbone: Backbone = "espnet-camvid",
+    backbone_weights: BackboneWeights = None,
     backbone_config: Annotated[
         Optional[Path], typer.Option(help="JSON sidecar of a 'user' backbone (default: weights path with .json).")
     ] = None,

@@ -7,7 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Address, CpusPerWorker, Device, NumWorkers, friendly, list_names, names_of_classes, resolve_device
+from .options import (
+    Address,
+    Backbone,
+    BackboneWeights,
+    CpusPerWorker,
+    Device,
+    NumWorkers,
+    friendly,
+    list_names,
+    names_of_classes,
+    resolve_device,
+)
 
 benchmark_app = typer.Typer(help="Measure speed and quality.", no_args_is_help=True)
 
@@ -30,8 +41,8 @@ def benchmark_propagation(
 @friendly
 def benchmark_segment(
     images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are timed).")],
-    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
-    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    backbone: Backbone = "espnet-camvid",
+    backbone_weights: BackboneWeights = None,
     checkpoint: Annotated[Optional[str], typer.Option(help="Refiner (default: fits the backbone).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many images to time.")] = 20,
     device: Device = "auto",
@@ -55,8 +66,8 @@ def benchmark_segment(
 @friendly
 def benchmark_engines(
     images: Annotated[Path, typer.Argument(help="Folder of images (the first --limit are used).")],
-    backbone: Annotated[str, typer.Option(help="Backbone name.")] = "espnet-camvid",
-    backbone_weights: Annotated[Optional[Path], typer.Option(help="Backbone weights file.")] = None,
+    backbone: Backbone = "espnet-camvid",
+    backbone_weights: BackboneWeights = None,
     refine: Annotated[bool, typer.Option(help="Refine with the SPN refiner.")] = True,
     limit: Annotated[int, typer.Option(min=1, help="How many images.")] = 40,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 4,

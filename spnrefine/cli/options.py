@@ -59,6 +59,10 @@ def names_of_classes(value: Optional[str], num_classes: int) -> list[str]:
     return names
 
 
+Backbone = Annotated[str, typer.Option(help="Backbone name (spnrefine backbones lists them).")]
+BackboneWeights = Annotated[
+    Optional[Path], typer.Option(help="Weights file (state dict; for 'user': TorchScript/torch.export).")
+]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -22,6 +22,7 @@ from ..errors import SpnrefineError
 from ..io.images import read_image
 from ..io.masks import read_label_png
 from ..io.pictures import colourize, side_by_side
+from ..io.writers import write_image
 from ..jobs.files import find_files, relative_stem
 from .charts import confusion_chart, per_class_chart
 from .folders import ImageResult
@@ -67,11 +68,6 @@ def error_picture(truth: np.ndarray, prediction: np.ndarray, other: np.ndarray |
 def _thumbnail(picture: np.ndarray) -> np.ndarray:
     scale = THUMB_HEIGHT / picture.shape[0]
     return cv2.resize(picture, (max(1, round(picture.shape[1] * scale)), THUMB_HEIGHT), interpolation=cv2.INTER_AREA)
-
-
-def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85]):
-        raise SpnrefineError(f"{path}: could not write the picture")
 
 
 def _fmt(value, signed: bool = False) -> str:
@@ -181,8 +177,8 @@ def _pictures(data: ReportInput, result: ImageResult, other: ImageResult | None,
     full = side_by_side(panels)
     thumb = _thumbnail(full)
     name = f"{index:05d}-{result.truth.stem}.jpg"
-    _write_jpeg(folder / "full" / name, full)
-    _write_jpeg(folder / "thumbs" / name, thumb)
+    write_image(folder / "full" / name, full)
+    write_image(folder / "thumbs" / name, thumb)
     return f"images/full/{name}", f"images/thumbs/{name}", (thumb.shape[1], thumb.shape[0])
 
 

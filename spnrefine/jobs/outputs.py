@@ -43,19 +43,17 @@ class OutputOptions:
 def write_outputs(
     options: OutputOptions, out: Path, stem: Path, labels: np.ndarray, probs: np.ndarray | None, palette,
     image: np.ndarray, coarse_labels: np.ndarray | None = None, truth: np.ndarray | None = None,
-    values: np.ndarray | None = None, main: np.ndarray | None = None,
+    main: np.ndarray | None = None,
 ) -> None:
     """labels (H, W); probs (K, H, W) saved as float16; pictures as JPEG; coarse_labels (H, W) for the
-    comparison picture and ``coarse/``; truth (H, W) only for the comparison picture. ``values``: the value
-    written for each label (e.g. [0, 255] for a 0/255 input mask; a plain grayscale PNG, no palette). ``main``:
-    (H, W) or (H, W, 4) uint8 written as ``<stem>.png`` instead of the labels (a refined matte or cut-out)."""
+    comparison picture and ``coarse/``; truth (H, W) only for the comparison picture. ``main``: (H, W) or
+    (H, W, 4) uint8 written as ``<stem>.png`` instead of the labels, in the input's own convention (a 0/255
+    mask, a refined matte or cut-out)."""
     paths = iter(options.paths(out, stem))
     if main is not None:
         write_png(next(paths), main)
-    elif values is None:
-        write_label_png(next(paths), labels, palette)
     else:
-        write_label_png(next(paths), values[labels], None)
+        write_label_png(next(paths), labels, palette)
     if options.save_probs:
         write_npy(next(paths), to_float16(probs))
     if options.overlay:
@@ -69,4 +67,4 @@ def write_outputs(
             panels.append(("ground truth", colourize(truth, palette)))
         write_image(next(paths), side_by_side(panels))
     if options.coarse_labels:
-        write_label_png(next(paths), coarse_labels if values is None else values[coarse_labels], palette if values is None else None)
+        write_label_png(next(paths), coarse_labels, palette)

@@ -238,13 +238,14 @@ class RefineWorker:
                 truth = read_label_png(truth_path) if truth_path.is_file() else None
             if coarse_labels is None:
                 coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
-        values = np.array([0, foreground]) if foreground is not None else None
         main = None
+        if foreground is not None:  # a 0/v mask comes back as 0/v
+            main = np.array([0, foreground], np.uint8)[labels]
         if setup.alpha:  # the refined foreground probability, as the input had it: a matte or a cut-out
             matte = np.round(refined[1] * 255).astype(np.uint8)
             main = matte if colours is None else np.dstack([colours, matte])
         write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
-                      truth, values, main)
+                      truth, main)
 
 
 PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes
