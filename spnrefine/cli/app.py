@@ -320,7 +320,8 @@ def train(
     images: Annotated[list[Path], typer.Option(help="Image folder (repeat for several sources).")],
     masks: Annotated[list[Path], typer.Option(help="Ground-truth folder, one per --images.")],
     coarse: Annotated[
-        list[str], typer.Option(help="Coarse probabilities folder per --images, or 'synth' to perturb ground truth.")
+        list[str], typer.Option(help="Coarse probabilities folder per --images, or synthesized from the ground truth: "
+                                   "'synth' (network-like errors) or 'lowres' (low resolution only).")
     ],
     list_file: Annotated[
         list[str], typer.Option("--list", help="File-name list per --images ('all' for every image).")
@@ -381,8 +382,7 @@ def train(
     for i in range(sources):
         names = None if list_file[i] == "all" else list_names(Path(list_file[i]), images[i])
         space = LabelSpace.parse(label_space[i]) if label_space else default_space
-        source = list_samples(images[i], masks[i], names, None if coarse[i] == "synth" else Path(coarse[i]),
-                              space, source=i)
+        source = list_samples(images[i], masks[i], names, coarse[i], space, source=i)
         samples += source * (repeat[i] if repeat else 1)
     val = None
     if val_images is not None:

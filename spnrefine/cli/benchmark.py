@@ -87,6 +87,43 @@ def benchmark_engines(
         typer.echo(line)
 
 
+@benchmark_app.command("scaling")
+@friendly
+def benchmark_scaling(
+    image: Annotated[
+        Optional[Path], typer.Option(help="A photo to resize for every case (default: a synthetic scene).")
+    ] = None,
+    checkpoint: Annotated[str, typer.Option(help="Refiner: 'agnostic' or a file.")] = "agnostic",
+    largest: Annotated[
+        str, typer.Option(help="Largest image size, WIDTHxHEIGHT (the 7680x4320 cases take ~1 min each).")
+    ] = "7680x4320",
+    quick: Annotated[bool, typer.Option(help="Only up to 960x720 and 59 classes (a smoke run).")] = False,
+) -> None:
+    """Time and peak memory of refinement against pixels (480x360 … 7680x4320) and against classes
+    (2 … 150, dense and sparse), as ratios to the base case; each case in a fresh process, one run."""
+    from ..bench.scaling import BASE_SIZE, Case, class_cases, pixel_cases, scaling_table
+    from ..errors import SpnrefineError
+
+    try:
+        width, height = (int(v) for v in largest.lower().split("x"))
+    except ValueError:
+        raise SpnrefineError(f"--largest {largest!r}: expected WIDTHxHEIGHT, e.g. 7680x4320") from None
+    sizes = [(360, 480), (720, 960), (1080, 1920), (2160, 3840), (4320, 7680)]
+    sizes = [(h, w) for h, w in sizes if h * w <= height * width] if not quick else sizes[:2]
+    if not quick and (height, width) not in sizes:
+        sizes.append((height, width))
+    base = Case(*BASE_SIZE, 12, 12)
+    typer.echo("pixels: 12 classes, probability maps")
+    scaling_table(pixel_cases(sizes), base, checkpoint, image, typer.echo)
+    large = [Case(height, width, 20, 20)] if not quick else []
+    if large:
+        typer.echo("largest with 20 classes")
+        scaling_table(large, base, checkpoint, image, typer.echo)
+    typer.echo(f"classes at {BASE_SIZE[1]}x{BASE_SIZE[0]}: dense (every class present), sparse (12 of 150)")
+    counts = [2, 12, 59] if quick else [2, 12, 59, 150]
+    scaling_table(class_cases(counts), base, checkpoint, image, typer.echo)
+
+
 @benchmark_app.command("refinement")
 @friendly
 def benchmark_refinement(

@@ -9,18 +9,12 @@ import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..io.coarse import (
-    MASK_SUFFIXES,
-    binary_foreground,
-    labels_to_probabilities,
-    read_coarse_labels,
-    read_probability_map,
-    soften,
-)
+from ..io.coarse import MASK_SUFFIXES, binary_foreground, read_coarse_labels, read_probability_map
 from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
+from ..refiner.channels import LabelChannels, ProbabilityChannels
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport
@@ -132,10 +126,11 @@ def image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette, image_shape,
-                resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None, int | None]:
-    """(K, H, W) probabilities, the hard labels (if the mask was a label mask) and, for a two-valued 0/v mask,
-    v (the refined mask is written back in those values); checked against the image."""
+def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette, image_shape, resize_masks: bool
+                ) -> tuple[ProbabilityChannels | LabelChannels, int | None]:
+    """The coarse map on the channels that matter (``refiner.channels``: the classes present in a label mask,
+    the channels with probability mass in a map) and, for a two-valued 0/v mask, v (the refined mask is
+    written back in those values); checked against the image."""
     import cv2
 
     height, width = image_shape[:2]
@@ -148,7 +143,7 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
                 raise SpnrefineError(f"{pair.mask}: size {probs.shape[2]}x{probs.shape[1]} differs from the image "
                                      f"{pair.image} {width}x{height} (--resize-masks to resize)")
             probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
-        return probs, None, None
+        return ProbabilityChannels(probs), None
     labels = read_coarse_labels(pair.mask, palette, ignore_index)
     foreground = binary_foreground(labels, num_classes, ignore_index) if num_classes == 2 else None
     if foreground is not None:
@@ -159,7 +154,7 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
                                  f"{pair.image} {width}x{height} (--resize-masks to resize with nearest neighbour)")
         labels = cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)
     labels = check_label_range(labels, num_classes, ignore_index, pair.mask)
-    return soften(labels_to_probabilities(labels, num_classes, ignore_index)), labels, foreground
+    return LabelChannels(labels, num_classes, ignore_index), foreground
 
 
 def load_alpha(pair: Pair, image_shape, resize_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -222,30 +217,40 @@ class RefineWorker:
         """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
         setup = self.setup
         image = read_image(pair.image)
-        colours = None
+        colours, foreground = None, None
         if setup.alpha:
             probs, colours = load_alpha(pair, image.shape, setup.resize_masks)
-            coarse_labels, foreground = None, None
+            coarse = ProbabilityChannels(probs, threshold=0)
         else:
-            probs, coarse_labels, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index,
-                                                           setup.mask_palette, image.shape, setup.resize_masks)
-        refined = self.refiner.refine(image, probs)
-        labels = class_labels(torch.from_numpy(refined)[None])[0].numpy()
+            coarse, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
+                                             image.shape, setup.resize_masks)
+        if self.refiner.model.config.classes and coarse.channels.compact:  # a class head needs every channel
+            coarse = ProbabilityChannels(coarse.channels.expand(coarse.window(slice(None), slice(None))), 0)
+        refined, labels = self.refiner.refine_channels(image, coarse,
+                                                       keep_probabilities=setup.options.save_probs or setup.alpha)
+        coarse_labels = None
         truth = None
         if setup.options.compare or setup.options.coarse_labels:
             if setup.options.compare and setup.truth_dir is not None:
                 truth_path = setup.truth_dir / with_extension(pair.stem, ".png")
                 truth = read_label_png(truth_path) if truth_path.is_file() else None
-            if coarse_labels is None:
-                coarse_labels = class_labels(torch.from_numpy(probs)[None])[0].numpy()
+            coarse_labels = coarse_labels_of(coarse)
         main = None
         if foreground is not None:  # a 0/v mask comes back as 0/v
             main = np.array([0, foreground], np.uint8)[labels]
         if setup.alpha:  # the refined foreground probability, as the input had it: a matte or a cut-out
-            matte = np.round(refined[1] * 255).astype(np.uint8)
+            matte = np.round(refined[1] * 255).astype(np.uint8)  # both channels of a matte are active
             main = matte if colours is None else np.dstack([colours, matte])
-        write_outputs(setup.options, setup.out, pair.stem, labels, refined, setup.palette, image, coarse_labels,
+        probs = coarse.channels.expand(refined) if setup.options.save_probs else None
+        write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,
                       truth, main)
+
+
+def coarse_labels_of(coarse: ProbabilityChannels | LabelChannels) -> np.ndarray:
+    """(H, W) class ids of the coarse input (a label mask's own labels; a map's most probable class)."""
+    if isinstance(coarse, LabelChannels):
+        return coarse.labels
+    return class_labels(torch.from_numpy(np.asarray(coarse.probs, np.float32))[None])[0].numpy()
 
 
 PAIRS_PER_CHUNK = 4  # one image at a time either way; a chunk is the unit a Ray worker takes

@@ -32,14 +32,24 @@ class RefinerConfig:
     pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
 
 
-def mask_features(probs: torch.Tensor) -> torch.Tensor:
-    """(N, K, H, W) probabilities → (N, 4, H, W) class-agnostic summaries in [0, 1]."""
+def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+    """(N, K, H, W) probabilities → (N, 4, H, W) class-agnostic summaries in [0, 1].
+
+    counts: (K,) how many classes each channel stands for (see ``refiner.channels``; None: one each), so a
+    compact map gives the features of its full label space."""
     first, labels = probs.max(1, keepdim=True)
     if probs.shape[1] > 1:
         second = probs.scatter(1, labels, -1.0).amax(1, keepdim=True)
     else:
         second = torch.zeros_like(first)
-    entropy = -torch.xlogy(probs, probs).sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
+    terms = -torch.xlogy(probs, probs)
+    if counts is None:
+        entropy = terms.sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
+    else:
+        shared = counts[labels] > 1  # the best channel stands for several classes: the second best ties it
+        second = torch.where(shared, first, second)
+        weights = counts.to(probs.dtype).view(1, -1, 1, 1)
+        entropy = (terms * weights).sum(1, keepdim=True) / math.log(max(int(counts.sum()), 2))
     edges = torch.zeros_like(first)
     edges[:, :, 1:] += labels[:, :, 1:] != labels[:, :, :-1]
     edges[:, :, :, 1:] += labels[:, :, :, 1:] != labels[:, :, :, :-1]
@@ -70,6 +80,8 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 class Guidance(nn.Module):
     """Small U-shaped CNN: (N, 3 + 4, H, W) → (N, outputs, H, W) raw gate values."""
+
+    STRIDE = 8  # of its coarsest level: windows of an image aligned to it see the same sampling grid
 
     def __init__(self, width: int, outputs: int):
         super().__init__()
@@ -115,12 +127,13 @@ class SpnRefiner(nn.Module):
     def config_dict(self) -> dict:
         return asdict(self.config)
 
-    def forward(self, image: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        """image: (N, 3, H, W) RGB in [0, 1]; coarse: (N, K, H, W) probabilities.
+    def forward(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+        """image: (N, 3, H, W) RGB in [0, 1]; coarse: (N, K, H, W) probabilities; counts: (K,) how many
+        classes each channel stands for (a compact map, ``refiner.channels``; None: one each).
         Returns (N, K, H, W) log-probabilities."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-        features = torch.cat([(image - mean) / std, mask_features(coarse)], 1)
+        features = torch.cat([(image - mean) / std, mask_features(coarse, counts)], 1)
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
         raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
@@ -134,10 +147,16 @@ class SpnRefiner(nn.Module):
         for i in range(self.config.iterations):
             gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
             refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
-        refined = refined / refined.sum(1, keepdim=True).clamp(min=EPS)
+        if counts is None:
+            total = refined.sum(1, keepdim=True)
+        else:
+            total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
+        refined = refined / total.clamp(min=EPS)
         keep = torch.sigmoid(keep_logit)
         log_probs = torch.log(keep * coarse + (1 - keep) * refined + EPS)
         if self.config.classes:
+            if counts is not None and bool((counts > 1).any()):
+                raise ValueError("a refiner with a class head needs every channel of its label set")
             if k != self.config.classes:
                 raise ValueError(f"this refiner has a {self.config.classes}-class head; got {k} channels")
             head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)

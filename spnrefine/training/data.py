@@ -18,7 +18,7 @@ from ..io.coarse import labels_to_probabilities
 from ..io.images import image_in, read_image
 from ..io.masks import read_label_png
 from ..labels import renumber_present
-from .synth import synthesize_coarse
+from .synth import SYNTHESIZERS
 
 IGNORE = -100
 """Target value of pixels the loss and the metrics skip (``F.nll_loss``'s default)."""
@@ -67,12 +67,17 @@ class Sample:
     coarse: Path | None  # (K, H, W) .npy probabilities; None: synthesize from the mask
     labels: LabelSpace = LabelSpace(12, 11)
     source: int = 0  # batches are drawn from one source at a time
+    synthesis: str = "synth"  # without coarse: how it is synthesized (a key of SYNTHESIZERS)
 
 
-def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Path | None,
+def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Path | str | None,
                  labels: LabelSpace = LabelSpace(12, 11), source: int = 0) -> list[Sample]:
-    """Pairs by stem (``names`` from a list file: file names or stems; else every image); coarse by stem."""
+    """Pairs by stem (``names`` from a list file: file names or stems; else every image); coarse by stem
+    from a folder, or synthesized: None or 'synth' (network-like errors), 'lowres' (low resolution only)."""
     images, masks = Path(images), Path(masks)
+    synthesis = "synth" if coarse is None else str(coarse)
+    if synthesis in SYNTHESIZERS:
+        coarse = None
     if names is None:
         names = sorted(p.name for p in images.iterdir() if not p.name.startswith("."))
     samples = []
@@ -85,7 +90,7 @@ def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Pat
         coarse_path = Path(coarse) / f"{stem}.npy" if coarse else None
         if coarse_path is not None and not coarse_path.is_file():
             raise SpnrefineError(f"{coarse_path}: no coarse probabilities for {name}")
-        samples.append(Sample(image, mask, coarse_path, labels, source))
+        samples.append(Sample(image, mask, coarse_path, labels, source, synthesis))
     return samples
 
 
@@ -123,7 +128,7 @@ class SampleCache:
         """(H, W, 3) uint8 image, (H, W) targets (IGNORE where skipped), (K, H, W) float32 coarse."""
         image, labels, targets, coarse, k = self.load(sample)
         if coarse is None:
-            coarse = synthesize_coarse(labels, k, rng)
+            coarse = SYNTHESIZERS[sample.synthesis](labels, k, rng)
         return image, targets, coarse.astype(np.float32)
 
 

@@ -1,8 +1,8 @@
-"""Synthesize realistic coarse probabilities from ground truth by perturbing it.
+"""Synthesize coarse probabilities from ground truth.
 
-Blur of boundaries (downsample + bilinear upsample), eroded/dilated classes, random
-blobs of a wrong class, and softened confidences — the kinds of error a segmentation
-network makes.
+``synthesize_coarse``: blur of boundaries (downsample + bilinear upsample), eroded/dilated classes,
+random blobs of a wrong class, and softened confidences — the kinds of error a segmentation network
+makes. ``lowres_coarse``: nothing but low resolution (masks predicted or stored small and upsampled).
 """
 
 from __future__ import annotations
@@ -48,3 +48,25 @@ def synthesize_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Gener
     logits -= logits.max(0, keepdims=True)
     probs = np.exp(logits)
     return (probs / probs.sum(0, keepdims=True)).astype(np.float32)
+
+
+def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int) -> np.ndarray:
+    """(H, W) ids in [0, K) → (K, H, W) float32: one-hot, area-downsampled ×factor, upsampled bilinearly."""
+    height, width = labels.shape
+    small = (max(1, width // factor), max(1, height // factor))
+    one_hot = (labels[None] == np.arange(num_channels)[:, None, None]).astype(np.float32)
+    probs = np.stack([cv2.resize(cv2.resize(p, small, interpolation=cv2.INTER_AREA), (width, height),
+                                 interpolation=cv2.INTER_LINEAR) for p in one_hot])
+    return probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)
+
+
+def random_lowres_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """(H, W) labels in [0, K) → (K, H, W) float32 low-resolution probabilities: a random factor 3–16 and
+    a random sharpness (probabilities raised to 1/T, T in 0.7–1.5)."""
+    probs = lowres_coarse(labels, num_classes, int(rng.integers(3, 17)))
+    probs = np.power(probs, 1 / float(rng.uniform(0.7, 1.5)))
+    return (probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)).astype(np.float32)
+
+
+SYNTHESIZERS = {"synth": synthesize_coarse, "lowres": random_lowres_coarse}
+"""How ``train --coarse`` names the synthesized coarse inputs."""

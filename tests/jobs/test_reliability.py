@@ -9,7 +9,6 @@ import numpy as np
 from PIL import Image
 
 from spnrefine.io.writers import write_label_png
-from spnrefine.refiner import Refiner
 
 
 def _dataset(folder, count, size=(120, 160)):
@@ -59,12 +58,3 @@ def test_outputs_are_byte_identical_across_runs(tmp_path):
         assert result.returncode == 0, result.stderr
     for path in (tmp_path / "a").iterdir():
         assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
-
-
-def test_images_over_the_pixel_limit_are_refined_at_the_limit():
-    refiner = Refiner.load("agnostic")
-    image = np.zeros((300, 400, 3), np.uint8)
-    probs = np.full((3, 300, 400), 1 / 3, np.float32)
-    refined = refiner.refine(image, probs, max_pixels=20_000)
-    assert refined.shape == (3, 300, 400)
-    np.testing.assert_allclose(refined.sum(0), 1, atol=1e-3)

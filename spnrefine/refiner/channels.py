@@ -1,0 +1,148 @@
+"""The channels refinement works on: the classes in the image, not the whole label space.
+
+A 150-class label mask of a street scene holds a dozen classes; a probability map of 150 channels carries
+mass in a dozen. The others are *inactive*: they become one shared channel that stands for each of them
+(``counts`` says for how many), so the cost follows the image, and the refined result is mapped back to
+the original ids.
+
+* Label masks (:class:`LabelChannels`): every absent class has the same coarse probability at every pixel,
+  so sharing one channel is exact — the refined probabilities equal the full computation's up to float
+  rounding (the refiner treats every channel alike and weighs the shared one by ``counts``).
+* Probability maps (:class:`ProbabilityChannels`): a channel is inactive when its probability stays below
+  ``ACTIVE_THRESHOLD`` at every pixel; the inactive channels are replaced by their mean. Refined
+  probabilities then differ from the full computation by less than the threshold (tests/refiner/test_channels.py
+  measures it on real probabilities).
+
+Both hand out windows (tiles) on demand, so a large image never needs its (K, H, W) array in memory
+at once (label masks) or a second copy of it (probability maps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..io.coarse import HARD_LABEL_BLUR, HARD_LABEL_CONFIDENCE
+
+ACTIVE_THRESHOLD = 0.01
+"""A probability-map channel below this probability at every pixel shares the inactive channel."""
+
+Window = tuple[slice, slice]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which class ids the compact channels stand for.
+
+    ids: (k,) the class id of each channel, ascending; a shared channel carries the smallest inactive id.
+    counts: (k,) how many classes each channel stands for (1, or the number of inactive classes).
+    num_classes: K of the full label space.
+    """
+
+    ids: np.ndarray
+    counts: np.ndarray
+    num_classes: int
+
+    @classmethod
+    def of(cls, active: np.ndarray, num_classes: int) -> Channels:
+        """``active`` (sorted, unique ids in [0, K)) plus, if any class is left, one shared channel."""
+        active = np.asarray(active, dtype=np.int64)
+        rest = num_classes - len(active)
+        if rest == 0:
+            return cls(active, np.ones(len(active), np.int64), num_classes)
+        inactive = np.ones(num_classes, bool)
+        inactive[active] = False
+        shared = int(np.argmax(inactive))  # the smallest inactive id: argmax ties stay as in the full map
+        ids = np.append(active, shared)
+        order = np.argsort(ids, kind="stable")
+        counts = np.append(np.ones(len(active), np.int64), rest)
+        return cls(ids[order], counts[order], num_classes)
+
+    @property
+    def compact(self) -> bool:
+        return len(self.ids) < self.num_classes
+
+    def labels(self, channel_index: np.ndarray) -> np.ndarray:
+        """(H, W) index of the winning compact channel → (H, W) class ids."""
+        dtype = np.uint8 if self.num_classes <= 256 else np.int32
+        return self.ids.astype(dtype)[channel_index]
+
+    def expand(self, probs: np.ndarray) -> np.ndarray:
+        """(k, H, W) compact probabilities → (K, H, W): each inactive class gets the shared channel."""
+        if not self.compact:
+            return probs
+        source = np.empty(self.num_classes, np.int64)
+        source[:] = np.flatnonzero(self.counts > 1)[0]
+        source[self.ids[self.counts == 1]] = np.flatnonzero(self.counts == 1)
+        return probs[source]
+
+
+class ProbabilityChannels:
+    """(K, H, W) probabilities; channels below ``threshold`` everywhere share one (their mean)."""
+
+    def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD):
+        self.probs = probs
+        peaks = probs.reshape(probs.shape[0], -1).max(1)
+        active = np.flatnonzero(peaks >= threshold) if threshold > 0 else np.arange(probs.shape[0])
+        if len(active) == 0:
+            active = np.array([int(peaks.argmax())])
+        self.channels = Channels.of(active, probs.shape[0])
+        self.shape = probs.shape[1:]
+
+    def window(self, rows: slice, cols: slice) -> np.ndarray:
+        """(k, h, w) float32 compact probabilities of one window."""
+        ids, counts = self.channels.ids, self.channels.counts
+        if not self.channels.compact:
+            return np.ascontiguousarray(self.probs[:, rows, cols], dtype=np.float32)
+        active = self.probs[ids[counts == 1], rows, cols].astype(np.float32)
+        out = np.empty((len(ids), *active.shape[1:]), np.float32)
+        out[counts == 1] = active
+        # the inactive mass, spread evenly (probabilities sum to 1 at every pixel)
+        out[counts > 1] = np.maximum(1 - active.sum(0), 0) / counts[counts > 1][0]
+        return out
+
+
+class LabelChannels:
+    """(H, W) class ids as ``refine`` reads label masks: 0.9 on the label and 0.1 spread over all K classes
+    (ignored pixels uniform), blurred by ``HARD_LABEL_BLUR`` of the image diagonal. Exact for absent classes."""
+
+    def __init__(self, labels: np.ndarray, num_classes: int, ignore_index: int | None = None):
+        self.labels = labels
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        valid = (labels >= 0) & (labels < num_classes)
+        if ignore_index is not None:
+            valid &= labels != ignore_index
+        self.channels = Channels.of(np.unique(labels[valid]), num_classes)
+        self.shape = labels.shape
+        self.sigma = max(0.5, HARD_LABEL_BLUR * float(np.hypot(*labels.shape)))
+
+    @property
+    def margin(self) -> int:
+        """Pixels around a window that its blur reads."""
+        return int(np.ceil(4 * self.sigma))
+
+    def window(self, rows: slice, cols: slice) -> np.ndarray:
+        """(k, h, w) float32 compact probabilities of one window (blurred with the pixels around it)."""
+        height, width = self.shape
+        m = self.margin
+        top, bottom = max(0, rows.start - m), min(height, rows.stop + m)
+        left, right = max(0, cols.start - m), min(width, cols.stop + m)
+        labels = self.labels[top:bottom, left:right]
+        k = self.num_classes
+        spread = (1 - HARD_LABEL_CONFIDENCE) / k
+        ignored = labels == self.ignore_index if self.ignore_index is not None else np.zeros(labels.shape, bool)
+        probs = []
+        for class_id, count in zip(self.channels.ids, self.channels.counts):
+            if count > 1:
+                channel = np.full(labels.shape, spread, np.float32)
+            else:
+                channel = np.where(labels == class_id, spread + HARD_LABEL_CONFIDENCE, spread).astype(np.float32)
+            channel[ignored] = 1.0 / k
+            probs.append(cv2.GaussianBlur(channel, (0, 0), self.sigma))
+        probs = np.stack(probs)
+        probs /= np.tensordot(self.channels.counts.astype(np.float32), probs, axes=1)[None]
+        inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
+        return np.ascontiguousarray(probs[(slice(None), *inner)])
