@@ -121,15 +121,12 @@ def pixel_cases(sizes: list[tuple[int, int]], classes: int = 12) -> list[Case]:
     return [Case(h, w, classes, classes) for h, w in sizes]
 
 
-def class_cases(counts: list[int], present: int = 12, large: int = 150) -> list[Case]:
-    """Dense (every class present / carrying mass) for each count; sparse: ``present`` of ``large``,
-    as probabilities and as label masks, computed on the channels that matter and on every channel."""
+def class_cases(kind: str, counts: list[int], present: int = 12, large: int = 150) -> list[Case]:
+    """At the base size, of one kind of input: dense (every class present / carrying mass) for each count;
+    sparse, ``present`` of ``large``, on the channels that matter and on every channel."""
     height, width = BASE_SIZE
-    cases = [Case(height, width, k, k) for k in counts]
-    for kind in ("probabilities", "labels"):
-        cases += [Case(height, width, present, present, kind), Case(height, width, large, present, kind),
-                  Case(height, width, large, present, kind, every_channel=True)]
-    return cases
+    return [*(Case(height, width, k, k, kind) for k in counts), Case(height, width, large, present, kind),
+            Case(height, width, large, present, kind, every_channel=True)]
 
 
 def scaling_table(cases: list[Case], base: Case, checkpoint: str = "agnostic", image: Path | None = None,

@@ -119,9 +119,12 @@ def benchmark_scaling(
     if large:
         typer.echo("largest with 20 classes")
         scaling_table(large, base, checkpoint, image, typer.echo)
-    typer.echo(f"classes at {BASE_SIZE[1]}x{BASE_SIZE[0]}: dense (every class present), sparse (12 of 150)")
-    counts = [2, 12, 59] if quick else [2, 12, 59, 150]
-    scaling_table(class_cases(counts), base, checkpoint, image, typer.echo)
+    typer.echo(f"classes at {BASE_SIZE[1]}x{BASE_SIZE[0]}, probability maps: dense (every channel carries mass), "
+               "sparse (12 of 150 do)")
+    scaling_table(class_cases("probabilities", [2, 59] if quick else [2, 59, 150]), base, checkpoint, image,
+                  typer.echo)
+    typer.echo(f"classes at {BASE_SIZE[1]}x{BASE_SIZE[0]}, label masks: 12 classes of a 150-class label space")
+    scaling_table(class_cases("labels", []), Case(*BASE_SIZE, 12, 12, "labels"), checkpoint, image, typer.echo)
 
 
 @benchmark_app.command("refinement")

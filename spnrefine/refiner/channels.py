@@ -132,17 +132,15 @@ class LabelChannels:
         left, right = max(0, cols.start - m), min(width, cols.stop + m)
         labels = self.labels[top:bottom, left:right]
         k = self.num_classes
-        spread = (1 - HARD_LABEL_CONFIDENCE) / k
-        ignored = labels == self.ignore_index if self.ignore_index is not None else np.zeros(labels.shape, bool)
-        probs = []
-        for class_id, count in zip(self.channels.ids, self.channels.counts):
-            if count > 1:
-                channel = np.full(labels.shape, spread, np.float32)
-            else:
-                channel = np.where(labels == class_id, spread + HARD_LABEL_CONFIDENCE, spread).astype(np.float32)
-            channel[ignored] = 1.0 / k
-            probs.append(cv2.GaussianBlur(channel, (0, 0), self.sigma))
-        probs = np.stack(probs)
+        spread, label = np.float32((1 - HARD_LABEL_CONFIDENCE) / k), np.float32((1 - HARD_LABEL_CONFIDENCE) / k
+                                                                                + HARD_LABEL_CONFIDENCE)
+        ignored = labels == self.ignore_index if self.ignore_index is not None else None
+        probs = np.empty((len(self.channels.ids), *labels.shape), np.float32)
+        for channel, class_id, count in zip(probs, self.channels.ids, self.channels.counts):
+            channel[:] = spread if count > 1 else np.where(labels == class_id, label, spread)
+            if ignored is not None:
+                channel[ignored] = 1.0 / k
+            cv2.GaussianBlur(channel, (0, 0), self.sigma, dst=channel)
         probs /= np.tensordot(self.channels.counts.astype(np.float32), probs, axes=1)[None]
         inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
         return np.ascontiguousarray(probs[(slice(None), *inner)])

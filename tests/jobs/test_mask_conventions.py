@@ -101,3 +101,22 @@ def test_alpha_refuses_a_mask_without_alpha(tmp_path):
     Image.fromarray(np.zeros((40, 56, 3), np.uint8)).save(masks / "a.png")
     result = _refine(images, masks, tmp_path / "out", "--alpha")
     assert result.exit_code == 1 and "a.png: --alpha reads an RGBA cut-out or a single-channel matte" in result.output
+
+
+def test_ids_of_a_large_label_space_come_back_as_they_were(tmp_path):
+    """A 150-class label mask holding ids 3 and 149, and a 150-channel map with mass in two of them: refined
+    on those classes only, written with the original ids (and 150 channels in --save-probs)."""
+    images, masks, truth = _scene(tmp_path)
+    Image.fromarray(np.where(truth, 149, 3).astype(np.uint8)).save(masks / "a.png")
+    probs = np.full((150, *truth.shape), 1e-5, np.float32)
+    probs[77], probs[12] = np.where(truth, 0.9, 0.1), np.where(truth, 0.1, 0.9)
+    np.save(masks / "b.npy", probs / probs.sum(0))
+    result = _refine(images, masks, tmp_path / "out", "--num-classes", "150", "--save-probs")
+    assert result.exit_code == 0, result.output
+    for name, (inside, outside) in (("a", (149, 3)), ("b", (77, 12))):
+        labels = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+        assert set(np.unique(labels)) == {inside, outside}
+        assert ((labels == inside) == truth).mean() > 0.95
+        saved = np.load(tmp_path / "out" / f"{name}.npy").astype(np.float32)
+        assert saved.shape == (150, *truth.shape)
+        np.testing.assert_allclose(saved.sum(0), 1, atol=2e-2)

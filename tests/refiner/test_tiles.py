@@ -10,8 +10,9 @@ from spnrefine.refiner.channels import ProbabilityChannels
 from spnrefine.refiner.tiles import MARGIN, tile_windows
 
 SEAM_TOLERANCE = 0.1
-"""Refined probabilities in tiles differ from the untiled result by less than this anywhere (measured on a
-3840x2160 upscaled CamVid frame with the default tiles: 0.063; labels differed at 0.0002% of the pixels)."""
+"""Refined probabilities in tiles differ from the untiled result by less than this anywhere. Measured with the
+default tiles on CamVid val frame 0016E5_07999 upscaled: 1920x1080 at most 0.032, labels identical; 3840x2160
+(an 8x upscale: smooth, so propagation reaches far) at most 0.174, labels differing at 0.00035% of the pixels."""
 
 
 @pytest.mark.parametrize("height, width, tile, margin", [(360, 480, 1024, 64), (361, 479, 100, 30), (7, 3000, 512, 8)])
