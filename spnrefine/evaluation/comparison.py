@@ -14,18 +14,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..io.coarse import labels_to_probabilities, read_probability_map, soften
 from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
 from ..labels import renumber_present
-from ..training.synth import lowres_coarse
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (image, (K, H, W) probs) → (K, H, W)
-LOWRES_FACTOR = 8  # the low-resolution masks scored by the README's tables
+LOWRES_FACTOR = 8
 
 
 def methods(refiners: dict | None = None, include_crf: bool = True) -> dict[str, Method]:
@@ -49,6 +49,16 @@ class CoarseSource:
     hard: bool = False
 
 
+def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FACTOR) -> np.ndarray:
+    """(H, W) ids in [0, K) → (K, H, W) float32: one-hot, area-downsampled ×factor, upsampled bilinearly."""
+    height, width = labels.shape
+    small = (max(1, width // factor), max(1, height // factor))
+    one_hot = (labels[None] == np.arange(num_channels)[:, None, None]).astype(np.float32)
+    probs = np.stack([cv2.resize(cv2.resize(p, small, interpolation=cv2.INTER_AREA), (width, height),
+                                 interpolation=cv2.INTER_LINEAR) for p in one_hot])
+    return probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)
+
+
 def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: int, ignore_index: int | None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(K, H, W) coarse probabilities and (K,) the scored id of each channel (−1: none)."""
@@ -58,12 +68,12 @@ def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: 
     elif source.present_classes:
         labels, present = renumber_present(truth, ignore_index)
         lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
-        probs = lowres_coarse(labels, len(lookup), LOWRES_FACTOR)
+        probs = lowres_coarse(labels, len(lookup))
     else:
         channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
         ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
         lookup = np.arange(channels)
-        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels, LOWRES_FACTOR)
+        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels)
     if source.hard:
         probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
     return probs, lookup

@@ -239,7 +239,7 @@ class RefineWorker:
         if foreground is not None:  # a 0/v mask comes back as 0/v
             main = np.array([0, foreground], np.uint8)[labels]
         if setup.alpha:  # the refined foreground probability, as the input had it: a matte or a cut-out
-            matte = np.round(refined[1] * 255).astype(np.uint8)  # both channels of a matte are active
+            matte = np.round(refined[1] * 255).astype(np.uint8)
             main = matte if colours is None else np.dstack([colours, matte])
         probs = coarse.channels.expand(refined) if setup.options.save_probs else None
         write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,

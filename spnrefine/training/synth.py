@@ -2,13 +2,15 @@
 
 ``synthesize_coarse``: blur of boundaries (downsample + bilinear upsample), eroded/dilated classes,
 random blobs of a wrong class, and softened confidences — the kinds of error a segmentation network
-makes. ``lowres_coarse``: nothing but low resolution (masks predicted or stored small and upsampled).
+makes. ``random_lowres_coarse``: nothing but low resolution (masks predicted or stored small and upsampled).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from ..evaluation.comparison import lowres_coarse
 
 
 def _blob(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -48,16 +50,6 @@ def synthesize_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Gener
     logits -= logits.max(0, keepdims=True)
     probs = np.exp(logits)
     return (probs / probs.sum(0, keepdims=True)).astype(np.float32)
-
-
-def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int) -> np.ndarray:
-    """(H, W) ids in [0, K) → (K, H, W) float32: one-hot, area-downsampled ×factor, upsampled bilinearly."""
-    height, width = labels.shape
-    small = (max(1, width // factor), max(1, height // factor))
-    one_hot = (labels[None] == np.arange(num_channels)[:, None, None]).astype(np.float32)
-    probs = np.stack([cv2.resize(cv2.resize(p, small, interpolation=cv2.INTER_AREA), (width, height),
-                                 interpolation=cv2.INTER_LINEAR) for p in one_hot])
-    return probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)
 
 
 def random_lowres_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Generator) -> np.ndarray:

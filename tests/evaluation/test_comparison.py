@@ -7,15 +7,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from spnrefine.cli import app
-from spnrefine.evaluation.comparison import CoarseSource, coarse_for, scored
+from spnrefine.evaluation.comparison import CoarseSource, coarse_for, lowres_coarse, scored
 from spnrefine.io.writers import write_label_png
-from spnrefine.training.synth import lowres_coarse
 
 
 def test_lowres_coarse_is_a_blurred_one_hot_that_keeps_large_regions():
     labels = np.zeros((64, 80), np.int64)
     labels[:, 40:] = 2
-    probs = lowres_coarse(labels, 3, 8)
+    probs = lowres_coarse(labels, 3)
     assert probs.shape == (3, 64, 80) and np.allclose(probs.sum(0), 1, atol=1e-5)
     assert (probs.argmax(0)[:, :36] == 0).all() and (probs.argmax(0)[:, 44:] == 2).all()
     assert np.allclose(probs[1], 0)  # an absent class stays absent
