@@ -141,6 +141,9 @@ class LabelChannels:
             if ignored is not None:
                 channel[ignored] = 1.0 / k
             cv2.GaussianBlur(channel, (0, 0), self.sigma, dst=channel)
-        probs /= np.tensordot(self.channels.counts.astype(np.float32), probs, axes=1)[None]
+        total = np.zeros(labels.shape, np.float32)  # not np.tensordot: BLAS threads left spinning slow torch down
+        for channel, count in zip(probs, self.channels.counts):
+            total += channel if count == 1 else np.float32(count) * channel
+        probs /= total
         inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
         return np.ascontiguousarray(probs[(slice(None), *inner)])
