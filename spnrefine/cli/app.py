@@ -362,6 +362,10 @@ def train(
         float, typer.Option(min=0, help="Weigh pixels by their class's share of the crop to this power, negated "
                                         "(0: plain NLL; 0.5: small and thin objects count more).")
     ] = 0.0,
+    iterations: Annotated[
+        int, typer.Option(min=1, help="Propagation passes, each with its own gates (--init from a one-pass "
+                                      "checkpoint starts every pass with its gates).")
+    ] = 1,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -391,7 +395,7 @@ def train(
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
-                         class_balance=class_balance)
+                         class_balance=class_balance, iterations=iterations)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

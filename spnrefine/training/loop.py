@@ -18,6 +18,7 @@ from ..errors import SpnrefineError
 from ..evaluation.metrics import SegmentationMetrics
 from ..io.checkpoints import load_weights
 from ..io.writers import atomic_write
+from ..propagation import DIRECTIONS
 from ..refiner.network import RefinerConfig, SpnRefiner
 from ..refiner.weights import checkpoint_payload
 from .data import IGNORE, Sample, SampleCache, draw_batch, random_crops
@@ -39,6 +40,7 @@ class TrainConfig:
     head_labels: str | None = None  # the label set of the class head (recorded in the checkpoint)
     init: str | None = None  # start from this checkpoint's weights (those that fit; a new class head starts at 0)
     class_balance: float = 0.0  # weigh each pixel by its class's share of its crop to the power -class_balance
+    iterations: int = 1  # propagation passes, each with its own gates
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -93,6 +95,19 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -
     return (loss * weights)[valid].mean()
 
 
+def repeat_gate_outputs(state: dict, iterations: int, pixel_blend: bool) -> dict:
+    """A one-pass checkpoint's weights for ``iterations`` passes: every pass starts with its gates (the
+    guidance's last convolution repeated per pass; the per-pixel blend channel stays last)."""
+    gates = len(DIRECTIONS) * 3
+    weight, bias = state.get("guidance.head.1.weight"), state.get("guidance.head.1.bias")
+    if iterations == 1 or weight is None or weight.shape[0] != gates + int(pixel_blend):
+        return state
+    repeated = {}
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        repeated[f"guidance.head.1.{name}"] = torch.cat([tensor[:gates]] * iterations + [tensor[gates:]])
+    return {**state, **repeated}
+
+
 def train(
     samples: list[Sample],
     out_dir: Path,
@@ -106,7 +121,8 @@ def train(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend))
+    model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
+                                     iterations=config.iterations))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
@@ -114,7 +130,7 @@ def train(
     start = 0
     last = out_dir / "last.pt"
     if config.init and not last.is_file():
-        initial = load_weights(config.init)["state_dict"]
+        initial = repeat_gate_outputs(load_weights(config.init)["state_dict"], config.iterations, config.pixel_blend)
         own = model.state_dict()
         model.load_state_dict({k: v for k, v in initial.items() if k in own and own[k].shape == v.shape},
                               strict=False)

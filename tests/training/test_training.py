@@ -74,3 +74,19 @@ def test_class_balanced_loss_is_plain_nll_at_power_zero_and_weighs_rare_classes_
     plain = F.nll_loss(log_probs, targets, ignore_index=IGNORE)
     torch.testing.assert_close(balanced_nll(log_probs, targets, 0.0), plain)
     assert balanced_nll(log_probs, targets, 0.5) > plain  # the wrong rare pixels now weigh more
+
+
+def test_a_two_pass_refiner_starts_every_pass_from_the_one_pass_gates():
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+    from spnrefine.training.loop import repeat_gate_outputs
+
+    one = SpnRefiner(RefinerConfig(pixel_blend=True)).state_dict()
+    two = SpnRefiner(RefinerConfig(pixel_blend=True, iterations=2))
+    state = repeat_gate_outputs(one, 2, pixel_blend=True)
+    two.load_state_dict(state)
+    weight = two.state_dict()["guidance.head.1.weight"]
+    original = one["guidance.head.1.weight"]
+    torch.testing.assert_close(weight[:12], original[:12])
+    torch.testing.assert_close(weight[12:24], original[:12])
+    torch.testing.assert_close(weight[24:], original[12:])  # the blend channel stays last
+    assert repeat_gate_outputs(one, 1, pixel_blend=True) is one
