@@ -132,8 +132,8 @@ class LabelChannels:
         left, right = max(0, cols.start - m), min(width, cols.stop + m)
         labels = self.labels[top:bottom, left:right]
         k = self.num_classes
-        spread, label = np.float32((1 - HARD_LABEL_CONFIDENCE) / k), np.float32((1 - HARD_LABEL_CONFIDENCE) / k
-                                                                                + HARD_LABEL_CONFIDENCE)
+        spread = np.float32((1 - HARD_LABEL_CONFIDENCE) / k)  # as io.coarse.labels_to_probabilities
+        label = spread + np.float32(HARD_LABEL_CONFIDENCE)
         ignored = labels == self.ignore_index if self.ignore_index is not None else None
         probs = np.empty((len(self.channels.ids), *labels.shape), np.float32)
         for channel, class_id, count in zip(probs, self.channels.ids, self.channels.counts):
