@@ -55,8 +55,9 @@ class Refiner:
         On CPU one image at a time, in tiles when large (``refine``): at 480×360 that is 1.7× faster per image
         than a batch of 4, whose full-resolution buffers no longer fit in cache (same math; on CamVid even
         the same bits), and the result of an image no longer depends on which images share its batch.
+        On a GPU, images that fit one tile go as one batch; larger ones one at a time, in tiles.
         """
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE:
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
         return self._forward(np.stack(images), probabilities, None)
