@@ -79,13 +79,11 @@ def coarse_input(case: Case):
 
 def _measure(case: Case, checkpoint: str, image: Path | None) -> tuple[float, float]:
     """In a fresh process: (seconds, peak resident GB) of one refinement of the case."""
-    import torch
 
     from ..io.coarse import labels_to_probabilities, soften
     from ..refiner import Refiner
     from ..refiner.channels import LabelChannels, ProbabilityChannels
 
-    torch.set_num_threads(torch.get_num_threads())
     refiner = Refiner.load(checkpoint)
     warm = Case(64, 96, 3, 3)
     refiner.refine_channels(scene(64, 96), ProbabilityChannels(coarse_input(warm)))

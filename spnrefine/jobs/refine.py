@@ -224,8 +224,7 @@ class RefineWorker:
         else:
             coarse, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
                                              image.shape, setup.resize_masks)
-        if self.refiner.model.config.classes and coarse.channels.compact:  # a class head needs every channel
-            coarse = ProbabilityChannels(coarse.channels.expand(coarse.window(slice(None), slice(None))), 0)
+        coarse = self.refiner.fitting(coarse)
         refined, labels = self.refiner.refine_channels(image, coarse,
                                                        keep_probabilities=setup.options.save_probs or setup.alpha)
         coarse_labels = None

@@ -75,19 +75,24 @@ class Refiner:
         Channels below ``threshold`` at every pixel share one channel (``refiner.channels``; 0: compute every
         channel); large images go in overlapping tiles (``refiner.tiles``).
         """
-        probs = np.asarray(probabilities, dtype=np.float32)
-        if self.model.config.classes:
-            threshold = 0  # a class head needs its whole label set
-        coarse = ProbabilityChannels(probs, threshold)
-        refined, _ = self.refine_channels(image, coarse)
+        coarse = self.fitting(ProbabilityChannels(np.asarray(probabilities, dtype=np.float32), threshold))
+        refined, _ = self.refine_channels(image, coarse, keep_labels=False)
         return coarse.channels.expand(refined)
+
+    def fitting(self, coarse: ProbabilityChannels | LabelChannels) -> ProbabilityChannels | LabelChannels:
+        """The coarse map as this checkpoint takes it: a class head needs every channel of its label set."""
+        if not (self.model.config.classes and coarse.channels.compact):
+            return coarse
+        height, width = coarse.shape
+        return ProbabilityChannels(coarse.channels.expand(coarse.window(slice(0, height), slice(0, width))), 0)
 
     @torch.inference_mode()
     def refine_channels(self, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, tile: int = TILE,
-                        margin: int = MARGIN, keep_probabilities: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
-        """(H, W, 3) uint8 image and its compact coarse map → refined (k, H, W) float32 compact probabilities
-        (``coarse.channels`` says which class ids; None unless ``keep_probabilities``) and (H, W) class ids
-        of the refined mask.
+                        margin: int = MARGIN, keep_probabilities: bool = True, keep_labels: bool = True
+                        ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(H, W, 3) uint8 image and its compact coarse map (``fitting`` this checkpoint) → refined (k, H, W)
+        float32 compact probabilities (``coarse.channels`` says which class ids; None unless
+        ``keep_probabilities``) and (H, W) class ids of the refined mask (None unless ``keep_labels``).
 
         Images larger than one ``tile`` are refined tile by tile with ``margin`` pixels of context, so memory
         stays bounded whatever the image size."""
@@ -98,12 +103,13 @@ class Refiner:
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
-        winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32)
+        winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
         for core, padded in tile_windows(height, width, tile, margin, Guidance.STRIDE):
             window = self._forward(image[padded][None], coarse.window(*padded)[None], counts)
             inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
             window = window[(slice(None), slice(None), *inner)]
-            winners[core] = class_labels(window)[0].cpu().numpy()
+            if winners is not None:
+                winners[core] = class_labels(window)[0].cpu().numpy()
             if refined is not None:
                 refined[(slice(None), *core)] = window[0].cpu().numpy()
-        return refined, channels.labels(winners)
+        return refined, None if winners is None else channels.labels(winners)

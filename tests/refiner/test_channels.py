@@ -85,3 +85,20 @@ def test_a_map_with_every_channel_active_is_computed_in_full(refiner):
         direct = refiner.model(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255,
                                torch.from_numpy(probs)[None]).exp()[0].numpy()
     np.testing.assert_array_equal(refiner.refine(image, probs), direct)
+
+
+def test_a_class_head_gets_every_channel_of_a_compact_label_mask():
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+
+    refiner = Refiner(SpnRefiner(RefinerConfig(width=8, classes=6)))
+    labels = np.zeros((24, 32), np.int64)
+    labels[:, 16:] = 4
+    image = np.zeros((24, 32, 3), np.uint8)
+    coarse = LabelChannels(labels, 6)
+    assert coarse.channels.compact
+    fitted = refiner.fitting(coarse)
+    assert not fitted.channels.compact
+    np.testing.assert_allclose(fitted.probs, coarse.channels.expand(coarse.window(slice(0, 24), slice(0, 32))))
+    refined, refined_labels = refiner.refine_channels(image, fitted)
+    assert refined.shape == (6, 24, 32) and set(np.unique(refined_labels)) <= set(range(6))
+    assert refiner.fitting(ProbabilityChannels(refined)).channels.ids.tolist() == list(range(6))
