@@ -366,6 +366,16 @@ def train(
         int, typer.Option(min=1, help="Propagation passes, each with its own gates (--init from a one-pass "
                                       "checkpoint starts every pass with its gates).")
     ] = 1,
+    class_head: Annotated[
+        bool, typer.Option(help="With --head-classes: a class-specific correction head on the output.")
+    ] = True,
+    class_guidance: Annotated[
+        bool, typer.Option(help="With --head-classes: the guidance CNN also sees the K coarse probabilities.")
+    ] = False,
+    merge: Annotated[
+        str, typer.Option(help="Merge of the four directions: 'max' (SPN) or 'mixed' (a per-pixel blend of the "
+                               "max and the mean, predicted by the guidance).")
+    ] = "max",
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -395,7 +405,8 @@ def train(
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
-                         class_balance=class_balance, iterations=iterations)
+                         class_balance=class_balance, iterations=iterations, class_head=class_head,
+                         class_guidance=class_guidance, merge=merge)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

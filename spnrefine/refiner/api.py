@@ -41,10 +41,10 @@ class Refiner:
         return cls(model_from_payload(load_weights(path, expected), path), device)
 
     def check_classes(self, num_classes: int, source: str) -> None:
-        """A checkpoint with a class head refines exactly its K; say so before any work starts."""
+        """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
         head = self.model.config.classes
         if head is not None and head != num_classes:
-            raise SpnrefineError(f"{source} has a {head}-class head, but the masks have {num_classes} classes; "
+            raise SpnrefineError(f"{source} is made for {head} classes, but the masks have {num_classes}; "
                                  "use --checkpoint agnostic (any number of classes)")
 
     @torch.inference_mode()
@@ -80,7 +80,7 @@ class Refiner:
         return coarse.channels.expand(refined)
 
     def fitting(self, coarse: ProbabilityChannels | LabelChannels) -> ProbabilityChannels | LabelChannels:
-        """The coarse map as this checkpoint takes it: a class head needs every channel of its label set."""
+        """The coarse map as this checkpoint takes it: one tied to a label set needs every channel of it."""
         if not (self.model.config.classes and coarse.channels.compact):
             return coarse
         height, width = coarse.shape

@@ -21,6 +21,7 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
+MERGES = ("max", "mixed")
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,11 @@ class RefinerConfig:
     width: int = 24  # channels of the guidance CNN's first stage
     gate_mode: str = "convex"  # see spnrefine.propagation.normalize_gates
     iterations: int = 1  # propagation passes (each with its own gates)
-    classes: int | None = None  # None: class-agnostic; K: adds a K-class correction head (this label set only)
+    classes: int | None = None  # None: class-agnostic; K: tied to a K-class label set (see the two below)
     pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
+    class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
+    class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
+    merge: str = "max"  # of the directions: "max" (SPN's node-wise max) or "mixed" (per-pixel blend of max and mean)
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -83,9 +87,9 @@ class Guidance(nn.Module):
 
     STRIDE = 8  # of its coarsest level: windows of an image aligned to it see the same sampling grid
 
-    def __init__(self, width: int, outputs: int):
+    def __init__(self, width: int, outputs: int, extra_inputs: int = 0):
         super().__init__()
-        c_in = 3 + MASK_FEATURES
+        c_in = 3 + MASK_FEATURES + extra_inputs
         self.full = _conv(c_in, width // 2)
         self.down1 = nn.Sequential(_conv(c_in, width, stride=2), _conv(width, width))
         self.down2 = nn.Sequential(_conv(width, 2 * width, stride=2), _conv(2 * width, 2 * width))
@@ -113,11 +117,18 @@ class SpnRefiner(nn.Module):
     def __init__(self, config: RefinerConfig = RefinerConfig()):
         super().__init__()
         self.config = config
+        if config.merge not in MERGES:
+            raise ValueError(f"merge must be one of {MERGES}, got {config.merge!r}")
+        if config.class_guidance and not config.classes:
+            raise ValueError("class_guidance needs classes (the label set the guidance sees)")
         gates = config.iterations * len(DIRECTIONS) * 3
-        self.guidance = Guidance(config.width, gates + int(config.pixel_blend))
+        outputs = gates + int(config.pixel_blend) + int(config.merge == "mixed")
+        self.guidance = Guidance(config.width, outputs, config.classes if config.class_guidance else 0)
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
-        if config.classes:
+        if config.merge == "mixed":
+            self.max_share = nn.Parameter(torch.tensor(3.0))  # logit of the max's share: starts near SPN's max
+        if config.classes and config.class_head:
             decoded = config.width + config.width // 2
             self.correction = nn.Sequential(_conv(decoded + config.classes, config.width),
                                             nn.Conv2d(config.width, config.classes, 1))
@@ -133,20 +144,30 @@ class SpnRefiner(nn.Module):
         Returns (N, K, H, W) log-probabilities."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-        features = torch.cat([(image - mean) / std, mask_features(coarse, counts)], 1)
+        inputs = [(image - mean) / std, mask_features(coarse, counts)]
+        if self.config.class_guidance:
+            self._check_label_set(coarse.shape[1], counts)
+            inputs.append(coarse)
+        features = torch.cat(inputs, 1)
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
         raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
         k = coarse.shape[1]
+        gate_count = self.config.iterations * len(DIRECTIONS) * 3
+        raw, extra = raw[:, :gate_count], raw[:, gate_count:]  # extra: [blend logit], [max-share logit]
         keep_logit = self.keep_coarse
-        if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
-            keep_logit = keep_logit + raw[:, -1:]
-            raw = raw[:, :-1]
+        if self.config.pixel_blend:  # per-pixel logit of the weight kept on the coarse input
+            keep_logit = keep_logit + extra[:, :1]
         raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
         refined = coarse
         for i in range(self.config.iterations):
-            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
-            refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
+            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2).expand(-1, -1, -1, k, -1, -1)
+            if self.config.merge == "max":
+                refined = propagate(refined, gates)
+            else:  # (N, D, K, H, W) → a per-pixel blend of the max and the mean over directions
+                directions = propagate(refined, gates, merge="none")
+                share = torch.sigmoid(self.max_share + extra[:, -1:])
+                refined = share * directions.amax(1) + (1 - share) * directions.mean(1)
         if counts is None:
             total = refined.sum(1, keepdim=True)
         else:
@@ -154,11 +175,15 @@ class SpnRefiner(nn.Module):
         refined = refined / total.clamp(min=EPS)
         keep = torch.sigmoid(keep_logit)
         log_probs = torch.log(keep * coarse + (1 - keep) * refined + EPS)
-        if self.config.classes:
-            if counts is not None and bool((counts > 1).any()):
-                raise ValueError("a refiner with a class head needs every channel of its label set")
-            if k != self.config.classes:
-                raise ValueError(f"this refiner has a {self.config.classes}-class head; got {k} channels")
+        if self.config.classes and self.config.class_head:
+            self._check_label_set(k, counts)
             head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
             log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
         return log_probs
+
+    def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:
+        """A refiner tied to a label set takes exactly its K channels, none of them shared."""
+        if counts is not None and bool((counts > 1).any()):
+            raise ValueError("a refiner tied to a label set needs every channel of it")
+        if channels != self.config.classes:
+            raise ValueError(f"this refiner is made for {self.config.classes} classes; got {channels} channels")

@@ -41,6 +41,9 @@ class TrainConfig:
     init: str | None = None  # start from this checkpoint's weights (those that fit; a new class head starts at 0)
     class_balance: float = 0.0  # weigh each pixel by its class's share of its crop to the power -class_balance
     iterations: int = 1  # propagation passes, each with its own gates
+    class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
+    class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
+    merge: str = "max"  # "max" or "mixed" (see RefinerConfig)
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -108,6 +111,24 @@ def repeat_gate_outputs(state: dict, iterations: int, pixel_blend: bool) -> dict
     return {**state, **repeated}
 
 
+def widened(initial: dict, own: dict) -> dict:
+    """The tensors of ``initial`` that fit ``own``: equal shapes as they are; a tensor that grew (a
+    convolution with more inputs or outputs) gets the old values in its leading slice and zeros elsewhere, so
+    new inputs are ignored and new outputs read 0 at the start. Others are left out (they keep their init)."""
+    fitting = {}
+    for name, tensor in initial.items():
+        target = own.get(name)
+        if target is None or target.dim() != tensor.dim():
+            continue
+        if target.shape == tensor.shape:
+            fitting[name] = tensor
+        elif all(new >= old for new, old in zip(target.shape, tensor.shape)):
+            grown = torch.zeros_like(target)
+            grown[tuple(slice(0, size) for size in tensor.shape)] = tensor
+            fitting[name] = grown
+    return fitting
+
+
 def train(
     samples: list[Sample],
     out_dir: Path,
@@ -122,7 +143,8 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
-                                     iterations=config.iterations))
+                                     iterations=config.iterations, class_head=config.class_head,
+                                     class_guidance=config.class_guidance, merge=config.merge))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
@@ -131,9 +153,7 @@ def train(
     last = out_dir / "last.pt"
     if config.init and not last.is_file():
         initial = repeat_gate_outputs(load_weights(config.init)["state_dict"], config.iterations, config.pixel_blend)
-        own = model.state_dict()
-        model.load_state_dict({k: v for k, v in initial.items() if k in own and own[k].shape == v.shape},
-                              strict=False)
+        model.load_state_dict(widened(initial, model.state_dict()), strict=False)
     if last.is_file():
         state = load_weights(last)
         saved = {**asdict(TrainConfig()), **state["train_config"]}  # fields added since: their defaults

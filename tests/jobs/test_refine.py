@@ -128,7 +128,7 @@ def test_a_class_head_for_other_classes_is_refused_before_any_work(tmp_path):
     torch.save(checkpoint_payload(SpnRefiner(RefinerConfig(width=8, classes=12)), {"name": "camvid", "channels": 12}),
                head)
     result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--checkpoint", head)
-    assert result.exit_code == 1 and "has a 12-class head, but the masks have 2 classes" in result.output
+    assert result.exit_code == 1 and "is made for 12 classes, but the masks have 2;" in result.output
     assert not (tmp_path / "out").exists()
 
 

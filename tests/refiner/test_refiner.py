@@ -46,7 +46,7 @@ def test_class_order_does_not_matter_to_the_agnostic_refiner():
 
 def test_class_head_checks_the_class_count():
     model = SpnRefiner(RefinerConfig(classes=4)).eval()
-    with pytest.raises(ValueError, match="4-class head; got 3 channels"):
+    with pytest.raises(ValueError, match="made for 4 classes; got 3 channels"):
         model(*_inputs(3))
 
 

@@ -90,3 +90,79 @@ def test_a_two_pass_refiner_starts_every_pass_from_the_one_pass_gates():
     torch.testing.assert_close(weight[12:24], original[:12])
     torch.testing.assert_close(weight[24:], original[12:])  # the blend channel stays last
     assert repeat_gate_outputs(one, 1, pixel_blend=True) is one
+
+
+def _trained_like(config, seed=1):
+    """A refiner of ``config`` whose BatchNorm statistics are not the identity (as after training)."""
+    from spnrefine.refiner.network import SpnRefiner
+
+    torch.manual_seed(seed)
+    model = SpnRefiner(config)
+    for name, tensor in model.state_dict().items():
+        if name.endswith("running_var"):
+            tensor.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
+    """New guidance inputs (the class probabilities) start at zero weight: the outputs are the old refiner's.
+    A new output (the max-share of --merge mixed) reads 0 and its share starts near the plain max."""
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+    from spnrefine.training.loop import widened
+
+    small = _trained_like(RefinerConfig(pixel_blend=True))
+    image = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
+    coarse = torch.softmax(3 * torch.randn(1, 12, 32, 40, generator=torch.Generator().manual_seed(1)), 1)
+    guided = SpnRefiner(RefinerConfig(pixel_blend=True, classes=12, class_head=False, class_guidance=True)).eval()
+    guided.load_state_dict(widened(small.state_dict(), guided.state_dict()), strict=False)
+    assert not hasattr(guided, "correction")
+    assert guided.guidance.full[0].weight.shape[1] == 3 + 4 + 12
+    with torch.no_grad():
+        torch.testing.assert_close(guided(image, coarse), small(image, coarse), atol=1e-5, rtol=0)
+        mixed = SpnRefiner(RefinerConfig(pixel_blend=True, merge="mixed")).eval()
+        mixed.load_state_dict(widened(small.state_dict(), mixed.state_dict()), strict=False)
+        assert mixed.guidance.head[1].weight[-1].abs().max() == 0
+        difference = (mixed(image, coarse).exp() - small(image, coarse).exp()).abs()
+    assert 0 < difference.max() < 0.05  # 95% max, 5% mean at the start
+
+
+def test_a_mixed_merge_lies_between_the_max_and_the_mean():
+    from spnrefine.propagation import normalize_gates, propagate
+    from spnrefine.refiner.network import IMAGE_MEAN, IMAGE_STD, RefinerConfig, SpnRefiner, mask_features
+
+    model = SpnRefiner(RefinerConfig(merge="mixed", pixel_blend=True)).eval()
+    image, coarse = torch.rand(1, 3, 16, 20), torch.softmax(torch.randn(1, 3, 16, 20), 1)
+    normalized = (image - torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGE_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        model.keep_coarse.fill_(-30.0)  # keep nothing of the coarse input: the output is the merge
+        refined = model(image, coarse).exp()
+        raw, _ = model.guidance(torch.cat([normalized, mask_features(coarse)], 1))
+        gates = normalize_gates(raw[:, :12].reshape(1, 4, 3, 1, 16, 20), mode="convex", dim=2)
+        directions = propagate(coarse, gates.expand(-1, -1, -1, 3, -1, -1), merge="none")
+        share = torch.sigmoid(model.max_share + raw[:, -1:])
+        expected = share * directions.amax(1) + (1 - share) * directions.mean(1)
+        expected = expected / expected.sum(1, keepdim=True)
+    torch.testing.assert_close(refined, expected, atol=1e-4, rtol=0)
+    assert 0.5 < share.min() and share.max() < 1  # a blend, near the max at initialisation
+
+
+def test_class_guidance_needs_its_label_set():
+    import pytest
+
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+
+    with pytest.raises(ValueError, match="class_guidance needs classes"):
+        SpnRefiner(RefinerConfig(class_guidance=True))
+    model = SpnRefiner(RefinerConfig(classes=4, class_head=False, class_guidance=True)).eval()
+    with pytest.raises(ValueError, match="made for 4 classes; got 3 channels"):
+        model(torch.rand(1, 3, 8, 8), torch.softmax(torch.randn(1, 3, 8, 8), 1))
+
+
+def test_train_takes_the_new_refiner_options(tmp_path):
+    images, masks = _dataset(tmp_path / "data")
+    result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
+                    "--merge", "mixed")
+    assert result.exit_code == 0, result.output
+    config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
+    assert (config["classes"], config["class_head"], config["class_guidance"], config["merge"]) == (3, False, True,
+                                                                                                    "mixed")
