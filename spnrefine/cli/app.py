@@ -370,12 +370,8 @@ def train(
         bool, typer.Option(help="With --head-classes: a class-specific correction head on the output.")
     ] = True,
     class_guidance: Annotated[
-        bool, typer.Option(help="With --head-classes: the guidance CNN also sees the K coarse probabilities.")
+        bool, typer.Option(help="With --head-classes: the guidance CNN (its half-resolution branch) also sees the K coarse probabilities.")
     ] = False,
-    merge: Annotated[
-        str, typer.Option(help="Merge of the four directions: 'max' (SPN) or 'mixed' (a per-pixel blend of the "
-                               "max and the mean, predicted by the guidance).")
-    ] = "max",
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -406,7 +402,7 @@ def train(
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
-                         class_guidance=class_guidance, merge=merge)
+                         class_guidance=class_guidance)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -4,6 +4,9 @@ probabilities are propagated along them.
 Class-agnostic by design: the guidance sees the image and label-free summaries of the
 coarse mask (top-1 and top-2 probability, normalized entropy, label edges), and one set
 of gates is shared by every class channel. So one checkpoint refines any label set.
+A refiner made for one label set (``classes``) may also let the guidance see the class probabilities
+(``class_guidance``: which class is where, e.g. that poles are thin and upright) and/or correct them with a
+class head (``class_head``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
-MERGES = ("max", "mixed")
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,7 @@ class RefinerConfig:
     classes: int | None = None  # None: class-agnostic; K: tied to a K-class label set (see the two below)
     pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
     class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
-    class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
-    merge: str = "max"  # of the directions: "max" (SPN's node-wise max) or "mixed" (per-pixel blend of max and mean)
+    class_guidance: bool = False  # with classes: the guidance's half-resolution branch sees the K probabilities
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -87,21 +88,24 @@ class Guidance(nn.Module):
 
     STRIDE = 8  # of its coarsest level: windows of an image aligned to it see the same sampling grid
 
-    def __init__(self, width: int, outputs: int, extra_inputs: int = 0):
+    def __init__(self, width: int, outputs: int, class_inputs: int = 0):
         super().__init__()
-        c_in = 3 + MASK_FEATURES + extra_inputs
+        c_in = 3 + MASK_FEATURES
         self.full = _conv(c_in, width // 2)
-        self.down1 = nn.Sequential(_conv(c_in, width, stride=2), _conv(width, width))
+        self.down1 = nn.Sequential(_conv(c_in + class_inputs, width, stride=2), _conv(width, width))
         self.down2 = nn.Sequential(_conv(width, 2 * width, stride=2), _conv(2 * width, 2 * width))
         self.down3 = nn.Sequential(_conv(2 * width, 2 * width, stride=2), _conv(2 * width, 2 * width, dilation=2))
         self.up2 = _conv(4 * width, 2 * width)
         self.up1 = _conv(3 * width, width)
         self.head = nn.Sequential(_conv(width + width // 2, width), nn.Conv2d(width, outputs, 3, padding=1))
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """→ (raw gate values, the full-resolution decoder features)."""
+    def forward(self, features: torch.Tensor, classes: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """features: (N, 3 + 4, H, W); classes: (N, K, H, W) coarse probabilities, seen by the half-resolution
+        branch of a guidance made with ``class_inputs`` = K. → (raw gate values, the full-resolution decoder
+        features)."""
         full = self.full(features)
-        d1 = self.down1(features)
+        d1 = self.down1(features if classes is None else torch.cat([features, classes], 1))
         d2 = self.down2(d1)
         d3 = self.down3(d2)
         u2 = self.up2(torch.cat([d2, F.interpolate(d3, size=d2.shape[2:], mode="bilinear", align_corners=False)], 1))
@@ -117,17 +121,13 @@ class SpnRefiner(nn.Module):
     def __init__(self, config: RefinerConfig = RefinerConfig()):
         super().__init__()
         self.config = config
-        if config.merge not in MERGES:
-            raise ValueError(f"merge must be one of {MERGES}, got {config.merge!r}")
         if config.class_guidance and not config.classes:
             raise ValueError("class_guidance needs classes (the label set the guidance sees)")
         gates = config.iterations * len(DIRECTIONS) * 3
-        outputs = gates + int(config.pixel_blend) + int(config.merge == "mixed")
-        self.guidance = Guidance(config.width, outputs, config.classes if config.class_guidance else 0)
+        self.guidance = Guidance(config.width, gates + int(config.pixel_blend),
+                                 config.classes if config.class_guidance else 0)
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
-        if config.merge == "mixed":
-            self.max_share = nn.Parameter(torch.tensor(3.0))  # logit of the max's share: starts near SPN's max
         if config.classes and config.class_head:
             decoded = config.width + config.width // 2
             self.correction = nn.Sequential(_conv(decoded + config.classes, config.width),
@@ -144,30 +144,24 @@ class SpnRefiner(nn.Module):
         Returns (N, K, H, W) log-probabilities."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-        inputs = [(image - mean) / std, mask_features(coarse, counts)]
+        features = torch.cat([(image - mean) / std, mask_features(coarse, counts)], 1)
+        classes = None
         if self.config.class_guidance:
             self._check_label_set(coarse.shape[1], counts)
-            inputs.append(coarse)
-        features = torch.cat(inputs, 1)
+            classes = coarse.contiguous(memory_format=torch.channels_last)
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
-        raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last))
+        raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last), classes)
         n, _, height, width = raw.shape
         k = coarse.shape[1]
-        gate_count = self.config.iterations * len(DIRECTIONS) * 3
-        raw, extra = raw[:, :gate_count], raw[:, gate_count:]  # extra: [blend logit], [max-share logit]
         keep_logit = self.keep_coarse
-        if self.config.pixel_blend:  # per-pixel logit of the weight kept on the coarse input
-            keep_logit = keep_logit + extra[:, :1]
+        if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
+            keep_logit = keep_logit + raw[:, -1:]
+            raw = raw[:, :-1]
         raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
         refined = coarse
         for i in range(self.config.iterations):
-            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2).expand(-1, -1, -1, k, -1, -1)
-            if self.config.merge == "max":
-                refined = propagate(refined, gates)
-            else:  # (N, D, K, H, W) → a per-pixel blend of the max and the mean over directions
-                directions = propagate(refined, gates, merge="none")
-                share = torch.sigmoid(self.max_share + extra[:, -1:])
-                refined = share * directions.amax(1) + (1 - share) * directions.mean(1)
+            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
+            refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
         if counts is None:
             total = refined.sum(1, keepdim=True)
         else:

@@ -43,7 +43,6 @@ class TrainConfig:
     iterations: int = 1  # propagation passes, each with its own gates
     class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
-    merge: str = "max"  # "max" or "mixed" (see RefinerConfig)
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -114,7 +113,7 @@ def repeat_gate_outputs(state: dict, iterations: int, pixel_blend: bool) -> dict
 def widened(initial: dict, own: dict) -> dict:
     """The tensors of ``initial`` that fit ``own``: equal shapes as they are; a tensor that grew (a
     convolution with more inputs or outputs) gets the old values in its leading slice and zeros elsewhere, so
-    new inputs are ignored and new outputs read 0 at the start. Others are left out (they keep their init)."""
+    new inputs are ignored at the start. Others are left out (they keep their init)."""
     fitting = {}
     for name, tensor in initial.items():
         target = own.get(name)
@@ -144,7 +143,7 @@ def train(
     torch.manual_seed(config.seed)
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
                                      iterations=config.iterations, class_head=config.class_head,
-                                     class_guidance=config.class_guidance, merge=config.merge))
+                                     class_guidance=config.class_guidance))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))

@@ -105,8 +105,7 @@ def _trained_like(config, seed=1):
 
 
 def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
-    """New guidance inputs (the class probabilities) start at zero weight: the outputs are the old refiner's.
-    A new output (the max-share of --merge mixed) reads 0 and its share starts near the plain max."""
+    """New guidance inputs (the class probabilities) start at zero weight: the outputs are the old refiner's."""
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
     from spnrefine.training.loop import widened
 
@@ -116,34 +115,9 @@ def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
     guided = SpnRefiner(RefinerConfig(pixel_blend=True, classes=12, class_head=False, class_guidance=True)).eval()
     guided.load_state_dict(widened(small.state_dict(), guided.state_dict()), strict=False)
     assert not hasattr(guided, "correction")
-    assert guided.guidance.full[0].weight.shape[1] == 3 + 4 + 12
+    assert guided.guidance.down1[0][0].weight.shape[1] == 3 + 4 + 12  # the half-resolution branch sees them
     with torch.no_grad():
         torch.testing.assert_close(guided(image, coarse), small(image, coarse), atol=1e-5, rtol=0)
-        mixed = SpnRefiner(RefinerConfig(pixel_blend=True, merge="mixed")).eval()
-        mixed.load_state_dict(widened(small.state_dict(), mixed.state_dict()), strict=False)
-        assert mixed.guidance.head[1].weight[-1].abs().max() == 0
-        difference = (mixed(image, coarse).exp() - small(image, coarse).exp()).abs()
-    assert 0 < difference.max() < 0.05  # 95% max, 5% mean at the start
-
-
-def test_a_mixed_merge_lies_between_the_max_and_the_mean():
-    from spnrefine.propagation import normalize_gates, propagate
-    from spnrefine.refiner.network import IMAGE_MEAN, IMAGE_STD, RefinerConfig, SpnRefiner, mask_features
-
-    model = SpnRefiner(RefinerConfig(merge="mixed", pixel_blend=True)).eval()
-    image, coarse = torch.rand(1, 3, 16, 20), torch.softmax(torch.randn(1, 3, 16, 20), 1)
-    normalized = (image - torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGE_STD).view(1, 3, 1, 1)
-    with torch.no_grad():
-        model.keep_coarse.fill_(-30.0)  # keep nothing of the coarse input: the output is the merge
-        refined = model(image, coarse).exp()
-        raw, _ = model.guidance(torch.cat([normalized, mask_features(coarse)], 1))
-        gates = normalize_gates(raw[:, :12].reshape(1, 4, 3, 1, 16, 20), mode="convex", dim=2)
-        directions = propagate(coarse, gates.expand(-1, -1, -1, 3, -1, -1), merge="none")
-        share = torch.sigmoid(model.max_share + raw[:, -1:])
-        expected = share * directions.amax(1) + (1 - share) * directions.mean(1)
-        expected = expected / expected.sum(1, keepdim=True)
-    torch.testing.assert_close(refined, expected, atol=1e-4, rtol=0)
-    assert 0.5 < share.min() and share.max() < 1  # a blend, near the max at initialisation
 
 
 def test_class_guidance_needs_its_label_set():
@@ -160,9 +134,7 @@ def test_class_guidance_needs_its_label_set():
 
 def test_train_takes_the_new_refiner_options(tmp_path):
     images, masks = _dataset(tmp_path / "data")
-    result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
-                    "--merge", "mixed")
+    result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance")
     assert result.exit_code == 0, result.output
     config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
-    assert (config["classes"], config["class_head"], config["class_guidance"], config["merge"]) == (3, False, True,
-                                                                                                    "mixed")
+    assert (config["classes"], config["class_head"], config["class_guidance"]) == (3, False, True)
