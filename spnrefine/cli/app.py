@@ -370,7 +370,7 @@ def train(
         bool, typer.Option(help="With --head-classes: a class-specific correction head on the output.")
     ] = True,
     class_guidance: Annotated[
-        bool, typer.Option(help="With --head-classes: the guidance CNN (its half-resolution branch) also sees the K coarse probabilities.")
+        bool, typer.Option(help="With --head-classes: the guidance CNN also sees the K coarse probabilities.")
     ] = False,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")

@@ -66,7 +66,7 @@ class Refiner:
         """(N, H, W, 3) uint8 and (N, k, H, W) probabilities → refined (N, k, H, W) on this device."""
         image = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255).to(self.device)
         coarse = torch.as_tensor(probabilities).to(self.device).float()
-        return self.model(image, coarse, None if counts is None else counts.to(self.device)).exp()
+        return self.model(image, coarse, None if counts is None else counts.to(self.device), log=False)
 
     def refine(self, image: np.ndarray, probabilities: np.ndarray | torch.Tensor,
                threshold: float = ACTIVE_THRESHOLD) -> np.ndarray:

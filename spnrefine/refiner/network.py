@@ -34,7 +34,7 @@ class RefinerConfig:
     classes: int | None = None  # None: class-agnostic; K: tied to a K-class label set (see the two below)
     pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
     class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
-    class_guidance: bool = False  # with classes: the guidance's half-resolution branch sees the K probabilities
+    class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,22 +90,19 @@ class Guidance(nn.Module):
 
     def __init__(self, width: int, outputs: int, class_inputs: int = 0):
         super().__init__()
-        c_in = 3 + MASK_FEATURES
+        c_in = 3 + MASK_FEATURES + class_inputs
         self.full = _conv(c_in, width // 2)
-        self.down1 = nn.Sequential(_conv(c_in + class_inputs, width, stride=2), _conv(width, width))
+        self.down1 = nn.Sequential(_conv(c_in, width, stride=2), _conv(width, width))
         self.down2 = nn.Sequential(_conv(width, 2 * width, stride=2), _conv(2 * width, 2 * width))
         self.down3 = nn.Sequential(_conv(2 * width, 2 * width, stride=2), _conv(2 * width, 2 * width, dilation=2))
         self.up2 = _conv(4 * width, 2 * width)
         self.up1 = _conv(3 * width, width)
         self.head = nn.Sequential(_conv(width + width // 2, width), nn.Conv2d(width, outputs, 3, padding=1))
 
-    def forward(self, features: torch.Tensor, classes: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """features: (N, 3 + 4, H, W); classes: (N, K, H, W) coarse probabilities, seen by the half-resolution
-        branch of a guidance made with ``class_inputs`` = K. → (raw gate values, the full-resolution decoder
-        features)."""
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features: (N, 3 + 4 + class_inputs, H, W) → (raw gate values, the full-resolution decoder features)."""
         full = self.full(features)
-        d1 = self.down1(features if classes is None else torch.cat([features, classes], 1))
+        d1 = self.down1(features)
         d2 = self.down2(d1)
         d3 = self.down3(d2)
         u2 = self.up2(torch.cat([d2, F.interpolate(d3, size=d2.shape[2:], mode="bilinear", align_corners=False)], 1))
@@ -138,19 +135,20 @@ class SpnRefiner(nn.Module):
     def config_dict(self) -> dict:
         return asdict(self.config)
 
-    def forward(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None,
+                log: bool = True) -> torch.Tensor:
         """image: (N, 3, H, W) RGB in [0, 1]; coarse: (N, K, H, W) probabilities; counts: (K,) how many
         classes each channel stands for (a compact map, ``refiner.channels``; None: one each).
-        Returns (N, K, H, W) log-probabilities."""
+        Returns (N, K, H, W) log-probabilities (for the loss), or probabilities if not ``log`` (inference:
+        two passes over K×H×W fewer)."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-        features = torch.cat([(image - mean) / std, mask_features(coarse, counts)], 1)
-        classes = None
+        inputs = [(image - mean) / std, mask_features(coarse, counts)]
         if self.config.class_guidance:
             self._check_label_set(coarse.shape[1], counts)
-            classes = coarse.contiguous(memory_format=torch.channels_last)
+            inputs.append(coarse)
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
-        raw, decoded = self.guidance(features.contiguous(memory_format=torch.channels_last), classes)
+        raw, decoded = self.guidance(torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
         k = coarse.shape[1]
         keep_logit = self.keep_coarse
@@ -167,13 +165,14 @@ class SpnRefiner(nn.Module):
         else:
             total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
         refined = refined / total.clamp(min=EPS)
-        keep = torch.sigmoid(keep_logit)
-        log_probs = torch.log(keep * coarse + (1 - keep) * refined + EPS)
-        if self.config.classes and self.config.class_head:
-            self._check_label_set(k, counts)
-            head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
-            log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
-        return log_probs
+        probs = torch.lerp(refined, coarse, torch.sigmoid(keep_logit))  # keep·coarse + (1 − keep)·refined
+        if not (self.config.classes and self.config.class_head):
+            return torch.log(probs + EPS) if log else probs
+        self._check_label_set(k, counts)
+        log_probs = torch.log(probs + EPS)
+        head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
+        log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
+        return log_probs if log else log_probs.exp()
 
     def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:
         """A refiner tied to a label set takes exactly its K channels, none of them shared."""

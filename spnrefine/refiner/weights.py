@@ -1,7 +1,7 @@
 """Refiner weights: the checkpoint format, and the registry of shipped checkpoints (like ``BackboneSpec``).
 
 A checkpoint carries its network configuration and the label set it was made for (``labels``: None for a
-class-agnostic refiner that takes any label set; else the name and channel count of its class head), so
+class-agnostic refiner that takes any label set; else the name and channel count of its label set), so
 nothing about it is guessed at load time.
 """
 
@@ -25,8 +25,8 @@ class RefinerWeights:
     name: str
     file: str
     sha256: str
-    labels: str | None  # label set of its class head; None: any label set (class-agnostic)
-    channels: int | None  # channels its class head takes; None: any
+    labels: str | None  # the label set it was made for; None: any label set (class-agnostic)
+    channels: int | None  # channels it takes; None: any
     description: str
 
 
@@ -34,6 +34,10 @@ SHIPPED = {weights.name: weights for weights in (
     RefinerWeights("agnostic", "spn_refiner_agnostic.pt",
                    "c6040c1a5ed854b446e132daac7dfa229cf03819176f4804363f5b6e5867ca1c", None, None,
                    "class-agnostic: any label set, probabilities or hard masks (models/README.md)"),
+    RefinerWeights("camvid", "spn_refiner_camvid.pt",
+                   "d3d74178d5c8cd74e0550ec6208ac20a13d08f33835d4e68f3a8e466371b2062", "camvid", 12,
+                   "CamVid's 11 classes + void (12 channels): its guidance sees which class is where; the default "
+                   "of segment --backbone espnet-camvid (models/README.md)"),
 )}
 DEFAULT = "agnostic"
 

@@ -15,7 +15,8 @@ from spnrefine.refiner.network import (
     fold_batchnorm,
     mask_features,
 )
-from spnrefine.refiner.weights import SHIPPED, checkpoint_payload, shipped_checkpoint
+from spnrefine.refiner.channels import LabelChannels
+from spnrefine.refiner.weights import SHIPPED, checkpoint_for_labels, checkpoint_payload, shipped_checkpoint
 
 
 def _inputs(k, seed=0, size=(2, 24, 30)):
@@ -34,6 +35,8 @@ def test_class_agnostic_refiner_takes_any_number_of_classes(k):
         log_probs = model(image, coarse)
     assert log_probs.shape == coarse.shape
     torch.testing.assert_close(log_probs.exp().sum(1), torch.ones(2, 24, 30), atol=1e-4, rtol=0)
+    with torch.no_grad():  # inference skips the log: the same probabilities (up to the log's epsilon)
+        torch.testing.assert_close(model(image, coarse, log=False), log_probs.exp(), atol=2e-6, rtol=1e-5)
 
 
 def test_class_order_does_not_matter_to_the_agnostic_refiner():
@@ -116,3 +119,26 @@ def test_a_tampered_shipped_checkpoint_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(refiner_module, "shipped_checkpoint", lambda name: (copy, sha256))
     with pytest.raises(SpnrefineError, match="sha256 does not match"):
         Refiner.load("agnostic")
+
+
+def test_a_backbone_gets_the_refiner_made_for_its_label_set_else_the_agnostic_one():
+    assert checkpoint_for_labels("camvid", 12) == "camvid"
+    assert checkpoint_for_labels("camvid", 11) == "agnostic"  # another channel count: not its label set
+    assert checkpoint_for_labels("voc", 21) == "agnostic"
+    camvid = Refiner.load("camvid")
+    assert camvid.model.config.class_guidance and not camvid.model.config.class_head
+    with pytest.raises(SpnrefineError, match="is made for 12 classes, but the masks have 2"):
+        camvid.check_classes(2, "checkpoint camvid")
+
+
+def test_a_refiner_for_a_label_set_refines_a_compact_map_on_every_channel():
+    """Given a label mask of 3 of its 12 classes, the camvid refiner still sees all 12 channels (``fitting``)."""
+    refiner = Refiner.load("camvid")
+    labels = np.zeros((40, 56), np.int64)
+    labels[10:30, 8:40] = 3
+    labels[:, 45:] = 8
+    image = np.random.default_rng(0).integers(0, 255, (40, 56, 3), dtype=np.uint8)
+    coarse = refiner.fitting(LabelChannels(labels, 12))
+    assert len(coarse.channels.ids) == 12
+    _, refined_labels = refiner.refine_channels(image, coarse, keep_probabilities=False)
+    assert set(np.unique(refined_labels)) <= {0, 3, 8}

@@ -115,7 +115,7 @@ def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
     guided = SpnRefiner(RefinerConfig(pixel_blend=True, classes=12, class_head=False, class_guidance=True)).eval()
     guided.load_state_dict(widened(small.state_dict(), guided.state_dict()), strict=False)
     assert not hasattr(guided, "correction")
-    assert guided.guidance.down1[0][0].weight.shape[1] == 3 + 4 + 12  # the half-resolution branch sees them
+    assert guided.guidance.full[0].weight.shape[1] == guided.guidance.down1[0][0].weight.shape[1] == 3 + 4 + 12
     with torch.no_grad():
         torch.testing.assert_close(guided(image, coarse), small(image, coarse), atol=1e-5, rtol=0)
 
