@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # From the project root, after scripts/prepare_training.sh: the README's quality tables, one run per dataset.
 # Every scored image is from a val list; none was used to train, stop or tune anything.
-# Usage: bash scripts/evaluate_refiners.sh [CHECKPOINT ...]   (default: the shipped agnostic refiner)
+# Usage: bash scripts/evaluate_refiners.sh [CHECKPOINT ...]   (default: the shipped agnostic refiner, and on
+# CamVid also the shipped camvid refiner, which takes CamVid's label set only)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/eval}
 mkdir -p "$OUT"
 checkpoints=()
 for c in "${@:-agnostic}"; do checkpoints+=(--checkpoint "$c"); done
+camvid_checkpoints=("${checkpoints[@]}")
+[ $# -eq 0 ] && camvid_checkpoints+=(--checkpoint camvid)
 for hard in no-hard hard; do
   # CamVid val (101 images, sequence 0016E5): ESPNet's real probabilities as the coarse input
   spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse runs/espnet \
     --list $D/camvid/val.txt --num-classes 11 --ignore-index 11 --class-names camvid --"$hard" \
-    "${checkpoints[@]}" --json "$OUT/camvid_$hard.json" | tee "$OUT/camvid_$hard.txt"
+    "${camvid_checkpoints[@]}" --json "$OUT/camvid_$hard.json" | tee "$OUT/camvid_$hard.txt"
   # other val lists: coarse masks synthesized from the ground truth (x8 low resolution, bilinear up)
   spnrefine benchmark refinement --images $D/coco128/images --masks $D/coco128/masks --coarse lowres \
     --list $D/coco128/val.txt --num-classes 201 --ignore-index 0 --present-classes --"$hard" \

@@ -64,7 +64,8 @@ def segment(
     ] = None,
     refine: Annotated[bool, typer.Option(help="Refine the backbone's output with the SPN refiner.")] = True,
     checkpoint: Annotated[
-        Optional[str], typer.Option(help="Refiner: a shipped one ('agnostic') or a file (default: the one made for the backbone, else agnostic).")
+        Optional[str], typer.Option(help="Refiner: a shipped one ('agnostic', 'camvid') or a file (default: the one "
+                                         "made for the backbone, else agnostic).")
     ] = None,
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
@@ -126,7 +127,8 @@ def refine(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: refined <stem>.png, palette embedded.")],
     checkpoint: Annotated[
-        str, typer.Option(help="Refiner: 'agnostic' (shipped; any classes) or a checkpoint file.")
+        str, typer.Option(help="Refiner: 'agnostic' (shipped; any classes), 'camvid' (shipped; CamVid's 12 "
+                               "channels) or a checkpoint file.")
     ] = "agnostic",
     list_file: Annotated[Optional[Path], typer.Option("--list", help="Only these file names, one per line.")] = None,
     num_classes: Annotated[Optional[int], typer.Option(help="K (default: inferred from the masks and printed).")] = None,
@@ -344,7 +346,8 @@ def train(
     ignore_index: Annotated[int, typer.Option(help="Ground-truth label ignored by the loss (default label space).")] = 11,
     eval_every: Annotated[int, typer.Option(min=1, help="Validate and save last.pt every N steps.")] = 100,
     head_classes: Annotated[
-        Optional[int], typer.Option(help="Add a class-specific correction head for K classes (default: agnostic).")
+        Optional[int], typer.Option(help="Tie the refiner to a K-class label set (a correction head unless "
+                                         "--no-class-head; default: agnostic).")
     ] = None,
     hard_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of coarse inputs turned into hard labels.")

@@ -93,7 +93,7 @@ def benchmark_scaling(
     image: Annotated[
         Optional[Path], typer.Option(help="A photo to resize for every case (default: a synthetic scene).")
     ] = None,
-    checkpoint: Annotated[str, typer.Option(help="Refiner: 'agnostic' or a file.")] = "agnostic",
+    checkpoint: Annotated[str, typer.Option(help="Refiner: 'agnostic', 'camvid' or a file.")] = "agnostic",
     largest: Annotated[
         str, typer.Option(help="Largest image size, WIDTHxHEIGHT (the 7680x4320 cases take ~1 min each).")
     ] = "7680x4320",
@@ -143,7 +143,9 @@ def benchmark_refinement(
         bool, typer.Option(help="lowres: synthesize on the classes present in each mask (large or sparse label ids).")
     ] = False,
     hard: Annotated[bool, typer.Option(help="Give the methods hard labels (as refine does for label masks).")] = False,
-    checkpoint: Annotated[list[str], typer.Option(help="Refiner: 'agnostic' or a file (repeat to compare).")] = ["agnostic"],
+    checkpoint: Annotated[
+        list[str], typer.Option(help="Refiner: 'agnostic', 'camvid' or a file (repeat to compare).")
+    ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
