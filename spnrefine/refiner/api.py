@@ -42,9 +42,9 @@ class Refiner:
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
-        head = self.model.config.classes
-        if head is not None and head != num_classes:
-            raise SpnrefineError(f"{source} is made for {head} classes, but the masks have {num_classes}; "
+        made_for = self.model.config.classes
+        if made_for is not None and made_for != num_classes:
+            raise SpnrefineError(f"{source} is made for {made_for} classes, but the masks have {num_classes}; "
                                  "use --checkpoint agnostic (any number of classes)")
 
     @torch.inference_mode()

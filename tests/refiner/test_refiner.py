@@ -9,13 +9,13 @@ import torch
 from spnrefine.errors import SpnrefineError
 from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
+from spnrefine.refiner.channels import LabelChannels
 from spnrefine.refiner.network import (
     RefinerConfig,
     SpnRefiner,
     fold_batchnorm,
     mask_features,
 )
-from spnrefine.refiner.channels import LabelChannels
 from spnrefine.refiner.weights import SHIPPED, checkpoint_for_labels, checkpoint_payload, shipped_checkpoint
 
 
