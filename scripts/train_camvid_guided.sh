@@ -9,7 +9,7 @@ camvid=()
 for coarse in runs/degraded/v0 runs/degraded/v1 runs/degraded/v2 synth; do
   camvid+=(--images $D/camvid/images --masks $D/camvid/masks --coarse $coarse --list runs/camvid_fit.txt)
 done
-${SPNREFINE:-spnrefine} train --out runs/refiner_camvid_guided --init runs/refiner_agnostic_balanced/refiner.pt \
+${SPNREFINE:-spnrefine} train --out "${OUT:-runs/refiner_camvid_guided}" --init runs/refiner_agnostic_balanced/refiner.pt \
   "${camvid[@]}" --val-images $D/camvid/images --val-masks $D/camvid/masks --val-coarse runs/degraded_tune/v0 \
   --val-list runs/camvid_tune_small.txt --num-classes 12 --ignore-index 11 \
   --steps "${STEPS:-1200}" --lr 1e-3 --eval-every 300 --hard-fraction 0.3 --pixel-blend \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,12 +72,12 @@ class SegmentSetup:
         from ..refiner import Refiner, checkpoint_for_labels
 
         model = load_backbone(self.backbone, self.backbone_weights, device, self.backbone_config)
-        refiner = None
+        refiner, chosen = None, None
         if self.refine:
             chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
             refiner = Refiner.load(chosen, device)
             refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
-        return SegmentWorker(model, refiner, self.options, self.out)
+        return SegmentWorker(model, refiner, self.options, self.out, chosen)
 
 
 def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
@@ -92,8 +93,9 @@ def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
 
 
 class SegmentWorker:
-    def __init__(self, backbone, refiner, options: OutputOptions, out: Path):
+    def __init__(self, backbone, refiner, options: OutputOptions, out: Path, refiner_name: str | None = None):
         self.backbone, self.refiner, self.options, self.out = backbone, refiner, options, out
+        self.refiner_name = refiner_name  # the checkpoint's name or path; None without refinement
 
     def process(self, chunk: list[Job]) -> list[Outcome]:
         """Segment (and refine) a chunk of images; writes ``out/<stem>.png`` and the optional outputs."""
@@ -148,6 +150,8 @@ def run_segment(
     ``overwrite``); listed names without an image are failures."""
     out, options = setup.out, setup.options
     worker = setup.build(device)  # bad weights or classes fail before any work
+    if progress and worker.refiner_name:
+        print(f"refiner: {worker.refiner_name}", file=sys.stderr)
     remove_stale_temporaries(out)  # left by a run that was killed mid-write
     jobs, unmatched = plan(images_root, out, options, names)
     todo = [(path, stem) for path, stem in jobs

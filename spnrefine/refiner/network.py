@@ -35,6 +35,7 @@ class RefinerConfig:
     pixel_blend: bool = False  # True: the weight kept on the coarse input is predicted per pixel
     class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
     class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
+    sharpen: bool = False  # True: the coarse input is sharpened per pixel (a predicted power) before propagation
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -59,6 +60,17 @@ def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> to
     edges[:, :, 1:] += labels[:, :, 1:] != labels[:, :, :-1]
     edges[:, :, :, 1:] += labels[:, :, :, 1:] != labels[:, :, :, :-1]
     return torch.cat([first, second, entropy, edges.clamp(max=1)], dim=1)
+
+
+def sharpened(probs: torch.Tensor, log_power: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+    """(N, K, H, W) probabilities raised to the per-pixel power exp(log_power) (N, 1, H, W) and renormalized
+    (power 1: unchanged; > 1: sharper, e.g. a bilinear ramp of an upsampled mask becomes a step). counts: (K,)
+    as in ``mask_features``: a channel standing for n classes holds n classes of p / n each."""
+    power = log_power.exp()
+    logits = power * torch.log(probs + EPS)
+    if counts is not None:
+        logits = logits + (1 - power) * torch.log(counts.to(probs.dtype)).view(1, -1, 1, 1)
+    return torch.softmax(logits, 1)
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -121,8 +133,11 @@ class SpnRefiner(nn.Module):
         if config.class_guidance and not config.classes:
             raise ValueError("class_guidance needs classes (the label set the guidance sees)")
         gates = config.iterations * len(DIRECTIONS) * 3
-        self.guidance = Guidance(config.width, gates + int(config.pixel_blend),
+        self.guidance = Guidance(config.width, gates + int(config.pixel_blend) + int(config.sharpen),
                                  config.classes if config.class_guidance else 0)
+        if config.sharpen:  # the log-power channel (last) starts at 0: the input as it is
+            nn.init.zeros_(self.guidance.head[1].weight[-1])
+            nn.init.zeros_(self.guidance.head[1].bias[-1])
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
         if config.classes and config.class_head:
@@ -151,12 +166,16 @@ class SpnRefiner(nn.Module):
         raw, decoded = self.guidance(torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
         k = coarse.shape[1]
+        source = coarse
+        if self.config.sharpen:  # the last guidance channel: per-pixel log-power of the coarse input
+            source = sharpened(coarse, raw[:, -1:].clamp(-3.0, 3.0), counts)
+            raw = raw[:, :-1]
         keep_logit = self.keep_coarse
         if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
             keep_logit = keep_logit + raw[:, -1:]
             raw = raw[:, :-1]
         raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
-        refined = coarse
+        refined = source
         for i in range(self.config.iterations):
             gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
             refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
@@ -165,7 +184,7 @@ class SpnRefiner(nn.Module):
         else:
             total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
         refined = refined / total.clamp(min=EPS)
-        probs = torch.lerp(refined, coarse, torch.sigmoid(keep_logit))  # keep·coarse + (1 − keep)·refined
+        probs = torch.lerp(refined, source, torch.sigmoid(keep_logit))  # keep·source + (1 − keep)·refined
         if not (self.config.classes and self.config.class_head):
             return torch.log(probs + EPS) if log else probs
         self._check_label_set(k, counts)

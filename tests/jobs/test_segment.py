@@ -77,6 +77,21 @@ def test_segment_user_model_keeps_every_input_size_and_reports_bad_files(tmp_pat
     assert "done 0, skipped 3" in rerun.output  # its own outputs are not taken as inputs
 
 
+def test_segment_says_which_refiner_it_picked(tmp_path):
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    rgb = np.zeros((40, 30, 3), np.uint8)
+    rgb[:, 15:, 0] = 255
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    args = ["segment", str(tmp_path / "a.png"), "--backbone", "user", "--backbone-weights", str(model)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "refiner: agnostic" in result.output  # no refiner is made for a user's label set
+    chosen = runner.invoke(app, [*args, "--out", str(tmp_path / "out2"), "--checkpoint", "agnostic", "-q"])
+    assert chosen.exit_code == 0 and "refiner:" not in chosen.output
+
+
 def test_segment_refuses_to_overwrite_inputs(tmp_path):
     model = tmp_path / "stripes.pt"
     torch.jit.script(_Stripes()).save(str(model))

@@ -15,6 +15,7 @@ from spnrefine.refiner.network import (
     SpnRefiner,
     fold_batchnorm,
     mask_features,
+    sharpened,
 )
 from spnrefine.refiner.weights import SHIPPED, checkpoint_for_labels, checkpoint_payload, shipped_checkpoint
 
@@ -58,6 +59,37 @@ def test_mask_features():
     features = mask_features(probs)
     torch.testing.assert_close(features[0, :2, 0], torch.tensor([[0.7, 0.5], [0.2, 0.3]]))
     assert features[0, 3, 0].tolist() == [0.0, 1.0]  # label edge between the two pixels
+
+
+def test_sharpening_raises_probabilities_to_a_power_per_pixel():
+    probs = torch.tensor([[0.6, 0.5], [0.3, 0.5], [0.1, 0.0]]).view(1, 3, 1, 2)
+    log_power = torch.log(torch.tensor([2.0, 3.0])).view(1, 1, 1, 2)
+    expected = torch.tensor([[0.36 / 0.46, 0.5], [0.09 / 0.46, 0.5], [0.01 / 0.46, 0.0]]).view(1, 3, 1, 2)
+    torch.testing.assert_close(sharpened(probs, log_power), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(sharpened(probs, torch.zeros(1, 1, 1, 2)), probs, atol=1e-5, rtol=0)
+
+
+def test_sharpening_a_compact_map_is_sharpening_its_full_label_space():
+    """A channel that stands for n classes holds n classes of p / n each (refiner.channels)."""
+    _, compact = _inputs(4, size=(1, 5, 6))
+    counts = torch.tensor([1, 3, 1, 2])
+    full = torch.cat([compact[:, :1], compact[:, 1:2].expand(-1, 3, -1, -1) / 3, compact[:, 2:3],
+                      compact[:, 3:].expand(-1, 2, -1, -1) / 2], 1)
+    log_power = torch.randn(1, 1, 5, 6, generator=torch.Generator().manual_seed(2))
+    sharp = sharpened(full, log_power)
+    summed = torch.stack([sharp[:, 0], sharp[:, 1:4].sum(1), sharp[:, 4], sharp[:, 5:].sum(1)], 1)
+    torch.testing.assert_close(sharpened(compact, log_power, counts), summed, atol=5e-4, rtol=0)  # log's epsilon
+
+
+def test_a_sharpening_refiner_starts_as_the_input_and_learns_the_power():
+    """The log-power channel starts at zero weight (power 1) and gets gradients; a pixel's power moves its
+    input toward a step."""
+    torch.manual_seed(0)
+    model = SpnRefiner(RefinerConfig(width=8, sharpen=True))
+    image, coarse = _inputs(3)
+    model(image, coarse).mean().backward()
+    last = model.guidance.head[1]
+    assert float(last.weight[-1].abs().max()) == 0.0 and float(last.weight.grad[-1].abs().max()) > 0
 
 
 def test_batchnorm_folding_keeps_the_outputs():

@@ -120,6 +120,21 @@ def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
         torch.testing.assert_close(guided(image, coarse), small(image, coarse), atol=1e-5, rtol=0)
 
 
+def test_widened_weights_start_a_sharpening_refiner_where_the_old_one_is():
+    """The new per-pixel power starts at 1: the outputs are the old refiner's (up to the log's epsilon)."""
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+    from spnrefine.training.loop import widened
+
+    small = _trained_like(RefinerConfig(pixel_blend=True))
+    image = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
+    coarse = torch.softmax(3 * torch.randn(1, 5, 32, 40, generator=torch.Generator().manual_seed(1)), 1)
+    sharpening = SpnRefiner(RefinerConfig(pixel_blend=True, sharpen=True)).eval()
+    sharpening.load_state_dict(widened(small.state_dict(), sharpening.state_dict()), strict=False)
+    with torch.no_grad():
+        torch.testing.assert_close(sharpening(image, coarse, log=False), small(image, coarse, log=False),
+                                   atol=1e-4, rtol=0)
+
+
 def test_class_guidance_needs_its_label_set():
     import pytest
 
@@ -134,7 +149,8 @@ def test_class_guidance_needs_its_label_set():
 
 def test_train_takes_the_new_refiner_options(tmp_path):
     images, masks = _dataset(tmp_path / "data")
-    result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance")
+    result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
+                    "--sharpen")
     assert result.exit_code == 0, result.output
     config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
-    assert (config["classes"], config["class_head"], config["class_guidance"]) == (3, False, True)
+    assert config["classes"] == 3 and not config["class_head"] and config["class_guidance"] and config["sharpen"]
