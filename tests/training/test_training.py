@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
@@ -104,35 +105,31 @@ def _trained_like(config, seed=1):
     return model.eval()
 
 
-def test_widened_weights_start_a_larger_refiner_where_the_smaller_one_is():
-    """New guidance inputs (the class probabilities) start at zero weight: the outputs are the old refiner's."""
+@pytest.mark.parametrize("grown", [dict(classes=12, class_head=False, class_guidance=True), dict(sharpen=True),
+                                    dict(context=True)], ids=["class_guidance", "sharpen", "context"])
+def test_widened_weights_start_a_grown_refiner_where_the_smaller_one_is(grown):
+    """New guidance inputs (the class probabilities), outputs (the sharpening power) or levels (1/16 resolution)
+    start at zero weight: the outputs are the old refiner's (up to the log's epsilon)."""
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
     from spnrefine.training.loop import widened
 
     small = _trained_like(RefinerConfig(pixel_blend=True))
-    image = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
-    coarse = torch.softmax(3 * torch.randn(1, 12, 32, 40, generator=torch.Generator().manual_seed(1)), 1)
-    guided = SpnRefiner(RefinerConfig(pixel_blend=True, classes=12, class_head=False, class_guidance=True)).eval()
-    guided.load_state_dict(widened(small.state_dict(), guided.state_dict()), strict=False)
+    image = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(0))
+    coarse = torch.softmax(3 * torch.randn(1, 12, 40, 56, generator=torch.Generator().manual_seed(1)), 1)
+    larger = SpnRefiner(RefinerConfig(pixel_blend=True, **grown)).eval()
+    larger.load_state_dict(widened(small.state_dict(), larger.state_dict()), strict=False)
+    with torch.no_grad():
+        torch.testing.assert_close(larger(image, coarse, log=False), small(image, coarse, log=False), atol=1e-4,
+                                   rtol=0)
+
+
+def test_grown_refiners_have_their_new_inputs_and_levels():
+    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
+
+    guided = SpnRefiner(RefinerConfig(classes=12, class_head=False, class_guidance=True))
     assert not hasattr(guided, "correction")
     assert guided.guidance.full[0].weight.shape[1] == guided.guidance.down1[0][0].weight.shape[1] == 3 + 4 + 12
-    with torch.no_grad():
-        torch.testing.assert_close(guided(image, coarse), small(image, coarse), atol=1e-5, rtol=0)
-
-
-def test_widened_weights_start_a_sharpening_refiner_where_the_old_one_is():
-    """The new per-pixel power starts at 1: the outputs are the old refiner's (up to the log's epsilon)."""
-    from spnrefine.refiner.network import RefinerConfig, SpnRefiner
-    from spnrefine.training.loop import widened
-
-    small = _trained_like(RefinerConfig(pixel_blend=True))
-    image = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
-    coarse = torch.softmax(3 * torch.randn(1, 5, 32, 40, generator=torch.Generator().manual_seed(1)), 1)
-    sharpening = SpnRefiner(RefinerConfig(pixel_blend=True, sharpen=True)).eval()
-    sharpening.load_state_dict(widened(small.state_dict(), sharpening.state_dict()), strict=False)
-    with torch.no_grad():
-        torch.testing.assert_close(sharpening(image, coarse, log=False), small(image, coarse, log=False),
-                                   atol=1e-4, rtol=0)
+    assert SpnRefiner(RefinerConfig(context=True)).guidance.stride == 16 and guided.guidance.stride == 8
 
 
 def test_class_guidance_needs_its_label_set():
@@ -150,7 +147,8 @@ def test_class_guidance_needs_its_label_set():
 def test_train_takes_the_new_refiner_options(tmp_path):
     images, masks = _dataset(tmp_path / "data")
     result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
-                    "--sharpen")
+                    "--sharpen", "--context")
     assert result.exit_code == 0, result.output
     config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
     assert config["classes"] == 3 and not config["class_head"] and config["class_guidance"] and config["sharpen"]
+    assert config["context"]
