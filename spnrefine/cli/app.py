@@ -379,10 +379,6 @@ def train(
         bool, typer.Option(help="The guidance CNN also predicts, per pixel, a power that sharpens the coarse "
                                 "input before propagation (--init: starts at power 1, the old model).")
     ] = False,
-    context: Annotated[
-        bool, typer.Option(help="The guidance CNN gets a fifth, 1/16-resolution level (--init: it starts at zero "
-                                "weight, the old model).")
-    ] = False,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -413,7 +409,7 @@ def train(
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
-                         class_guidance=class_guidance, sharpen=sharpen, context=context)
+                         class_guidance=class_guidance, sharpen=sharpen)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -12,7 +12,7 @@ from ..errors import SpnrefineError
 from ..io.checkpoints import load_weights
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
-from .network import SpnRefiner, fold_batchnorm
+from .network import Guidance, SpnRefiner, fold_batchnorm
 from .tiles import MARGIN, TILE, tile_windows
 from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
 
@@ -104,7 +104,7 @@ class Refiner:
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
         winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
-        for core, padded in tile_windows(height, width, tile, margin, self.model.guidance.stride):
+        for core, padded in tile_windows(height, width, tile, margin, Guidance.STRIDE):
             window = self._forward(image[padded][None], coarse.window(*padded)[None], counts)
             inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
             window = window[(slice(None), slice(None), *inner)]

@@ -36,7 +36,6 @@ class RefinerConfig:
     class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
     class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
     sharpen: bool = False  # True: the coarse input is sharpened per pixel (a predicted power) before propagation
-    context: bool = False  # True: the guidance has a fifth, 1/16-resolution level (a wider view of the scene)
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -99,17 +98,16 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 class Guidance(nn.Module):
     """Small U-shaped CNN: (N, 3 + 4, H, W) → (N, outputs, H, W) raw gate values."""
 
-    def __init__(self, width: int, outputs: int, class_inputs: int = 0, context: bool = False):
+    STRIDE = 8  # of its coarsest level: windows of an image aligned to it see the same sampling grid
+
+    def __init__(self, width: int, outputs: int, class_inputs: int = 0):
         super().__init__()
         c_in = 3 + MASK_FEATURES + class_inputs
-        self.stride = 16 if context else 8  # of its coarsest level: windows aligned to it see the same grid
         self.full = _conv(c_in, width // 2)
         self.down1 = nn.Sequential(_conv(c_in, width, stride=2), _conv(width, width))
         self.down2 = nn.Sequential(_conv(width, 2 * width, stride=2), _conv(2 * width, 2 * width))
         self.down3 = nn.Sequential(_conv(2 * width, 2 * width, stride=2), _conv(2 * width, 2 * width, dilation=2))
-        if context:
-            self.down4 = nn.Sequential(_conv(2 * width, 2 * width, stride=2), _conv(2 * width, 2 * width, dilation=2))
-        self.up2 = _conv((6 if context else 4) * width, 2 * width)
+        self.up2 = _conv(4 * width, 2 * width)
         self.up1 = _conv(3 * width, width)
         self.head = nn.Sequential(_conv(width + width // 2, width), nn.Conv2d(width, outputs, 3, padding=1))
 
@@ -119,9 +117,7 @@ class Guidance(nn.Module):
         d1 = self.down1(features)
         d2 = self.down2(d1)
         d3 = self.down3(d2)
-        coarser = [d3, self.down4(d3)] if hasattr(self, "down4") else [d3]
-        u2 = self.up2(torch.cat([d2, *(F.interpolate(c, size=d2.shape[2:], mode="bilinear", align_corners=False)
-                                       for c in coarser)], 1))
+        u2 = self.up2(torch.cat([d2, F.interpolate(d3, size=d2.shape[2:], mode="bilinear", align_corners=False)], 1))
         u1 = self.up1(torch.cat([d1, F.interpolate(u2, size=d1.shape[2:], mode="bilinear", align_corners=False)], 1))
         u0 = F.interpolate(u1, size=full.shape[2:], mode="bilinear", align_corners=False)
         decoded = torch.cat([full, u0], 1)
@@ -138,7 +134,7 @@ class SpnRefiner(nn.Module):
             raise ValueError("class_guidance needs classes (the label set the guidance sees)")
         gates = config.iterations * len(DIRECTIONS) * 3
         self.guidance = Guidance(config.width, gates + int(config.pixel_blend) + int(config.sharpen),
-                                 config.classes if config.class_guidance else 0, config.context)
+                                 config.classes if config.class_guidance else 0)
         if config.sharpen:  # the log-power channel (last) starts at 0: the input as it is
             nn.init.zeros_(self.guidance.head[1].weight[-1])
             nn.init.zeros_(self.guidance.head[1].bias[-1])

@@ -44,7 +44,6 @@ class TrainConfig:
     class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
-    context: bool = False  # the guidance gets a fifth, 1/16-resolution level
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -145,8 +144,7 @@ def train(
     torch.manual_seed(config.seed)
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
                                      iterations=config.iterations, class_head=config.class_head,
-                                     class_guidance=config.class_guidance, sharpen=config.sharpen,
-                                     context=config.context))
+                                     class_guidance=config.class_guidance, sharpen=config.sharpen))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))

@@ -105,11 +105,11 @@ def _trained_like(config, seed=1):
     return model.eval()
 
 
-@pytest.mark.parametrize("grown", [dict(classes=12, class_head=False, class_guidance=True), dict(sharpen=True),
-                                    dict(context=True)], ids=["class_guidance", "sharpen", "context"])
+@pytest.mark.parametrize("grown", [dict(classes=12, class_head=False, class_guidance=True), dict(sharpen=True)],
+                         ids=["class_guidance", "sharpen"])
 def test_widened_weights_start_a_grown_refiner_where_the_smaller_one_is(grown):
-    """New guidance inputs (the class probabilities), outputs (the sharpening power) or levels (1/16 resolution)
-    start at zero weight: the outputs are the old refiner's (up to the log's epsilon)."""
+    """New guidance inputs (the class probabilities) or outputs (the sharpening power) start at zero weight:
+    the outputs are the old refiner's (up to the log's epsilon)."""
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
     from spnrefine.training.loop import widened
 
@@ -123,13 +123,12 @@ def test_widened_weights_start_a_grown_refiner_where_the_smaller_one_is(grown):
                                    rtol=0)
 
 
-def test_grown_refiners_have_their_new_inputs_and_levels():
+def test_a_class_guided_refiner_has_its_new_inputs():
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
 
     guided = SpnRefiner(RefinerConfig(classes=12, class_head=False, class_guidance=True))
     assert not hasattr(guided, "correction")
     assert guided.guidance.full[0].weight.shape[1] == guided.guidance.down1[0][0].weight.shape[1] == 3 + 4 + 12
-    assert SpnRefiner(RefinerConfig(context=True)).guidance.stride == 16 and guided.guidance.stride == 8
 
 
 def test_class_guidance_needs_its_label_set():
@@ -147,8 +146,7 @@ def test_class_guidance_needs_its_label_set():
 def test_train_takes_the_new_refiner_options(tmp_path):
     images, masks = _dataset(tmp_path / "data")
     result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
-                    "--sharpen", "--context")
+                    "--sharpen")
     assert result.exit_code == 0, result.output
     config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
     assert config["classes"] == 3 and not config["class_head"] and config["class_guidance"] and config["sharpen"]
-    assert config["context"]
