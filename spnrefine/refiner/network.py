@@ -6,7 +6,8 @@ coarse mask (top-1 and top-2 probability, normalized entropy, label edges), and 
 of gates is shared by every class channel. So one checkpoint refines any label set.
 A refiner made for one label set (``classes``) may also let the guidance see the class probabilities
 (``class_guidance``: which class is where, e.g. that poles are thin and upright) and/or correct them with a
-class head (``class_head``).
+class head (``class_head``). Optionally the guidance also predicts a per-pixel power that sharpens the coarse
+input before propagation (``sharpen``: helps masks that are merely low-resolution; models/README.md).
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ class SpnRefiner(nn.Module):
             source = sharpened(coarse, raw[:, -1:].clamp(-3.0, 3.0), counts)
             raw = raw[:, :-1]
         keep_logit = self.keep_coarse
-        if self.config.pixel_blend:  # the last guidance channel: per-pixel logit of the coarse weight
+        if self.config.pixel_blend:  # the last channel left: per-pixel logit of the coarse weight
             keep_logit = keep_logit + raw[:, -1:]
             raw = raw[:, :-1]
         raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
