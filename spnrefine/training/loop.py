@@ -98,12 +98,13 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -
     return (loss * weights)[valid].mean()
 
 
-def repeat_gate_outputs(state: dict, iterations: int, pixel_blend: bool) -> dict:
+def repeat_gate_outputs(state: dict, iterations: int) -> dict:
     """A one-pass checkpoint's weights for ``iterations`` passes: every pass starts with its gates (the
-    guidance's last convolution repeated per pass; the per-pixel blend channel stays last)."""
+    guidance's last convolution repeated per pass; the channels after the gates — per-pixel blend, sharpening
+    power — stay last, in their order)."""
     gates = len(DIRECTIONS) * 3
     weight, bias = state.get("guidance.head.1.weight"), state.get("guidance.head.1.bias")
-    if iterations == 1 or weight is None or weight.shape[0] != gates + int(pixel_blend):
+    if iterations == 1 or weight is None or weight.shape[0] >= 2 * gates:  # none, or already several passes
         return state
     repeated = {}
     for name, tensor in (("weight", weight), ("bias", bias)):
@@ -152,7 +153,7 @@ def train(
     start = 0
     last = out_dir / "last.pt"
     if config.init and not last.is_file():
-        initial = repeat_gate_outputs(load_weights(config.init)["state_dict"], config.iterations, config.pixel_blend)
+        initial = repeat_gate_outputs(load_weights(config.init)["state_dict"], config.iterations)
         model.load_state_dict(widened(initial, model.state_dict()), strict=False)
     if last.is_file():
         state = load_weights(last)

@@ -77,20 +77,22 @@ def test_class_balanced_loss_is_plain_nll_at_power_zero_and_weighs_rare_classes_
     assert balanced_nll(log_probs, targets, 0.5) > plain  # the wrong rare pixels now weigh more
 
 
-def test_a_two_pass_refiner_starts_every_pass_from_the_one_pass_gates():
+@pytest.mark.parametrize("sharpen", [False, True])
+def test_a_two_pass_refiner_starts_every_pass_from_the_one_pass_gates(sharpen):
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
     from spnrefine.training.loop import repeat_gate_outputs
 
-    one = SpnRefiner(RefinerConfig(pixel_blend=True)).state_dict()
-    two = SpnRefiner(RefinerConfig(pixel_blend=True, iterations=2))
-    state = repeat_gate_outputs(one, 2, pixel_blend=True)
+    one = SpnRefiner(RefinerConfig(pixel_blend=True, sharpen=sharpen)).state_dict()
+    two = SpnRefiner(RefinerConfig(pixel_blend=True, sharpen=sharpen, iterations=2))
+    state = repeat_gate_outputs(one, 2)
     two.load_state_dict(state)
     weight = two.state_dict()["guidance.head.1.weight"]
     original = one["guidance.head.1.weight"]
     torch.testing.assert_close(weight[:12], original[:12])
     torch.testing.assert_close(weight[12:24], original[:12])
-    torch.testing.assert_close(weight[24:], original[12:])  # the blend channel stays last
-    assert repeat_gate_outputs(one, 1, pixel_blend=True) is one
+    torch.testing.assert_close(weight[24:], original[12:])  # blend (and sharpening) channels stay last, in order
+    assert repeat_gate_outputs(one, 1) is one
+    assert repeat_gate_outputs(state, 2) is state  # already two passes
 
 
 def _trained_like(config, seed=1):
