@@ -7,7 +7,7 @@ set -euo pipefail
 D=../shared/data
 camvid=()
 for coarse in runs/degraded/v0 runs/degraded/v1 runs/degraded/v2 synth; do
-  camvid+=(--images $D/camvid/images --masks $D/camvid/masks --coarse $coarse --list runs/camvid_fit.txt)
+  camvid+=(--images $D/camvid/images --masks $D/camvid/masks --coarse $coarse --list "${LIST:-runs/camvid_fit.txt}")
 done
 ${SPNREFINE:-spnrefine} train --out "${OUT:-runs/refiner_camvid_guided}" --init runs/refiner_agnostic_balanced/refiner.pt \
   "${camvid[@]}" --val-images $D/camvid/images --val-masks $D/camvid/masks --val-coarse runs/degraded_tune/v0 \

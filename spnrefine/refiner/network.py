@@ -157,6 +157,35 @@ class SpnRefiner(nn.Module):
         classes each channel stands for (a compact map, ``refiner.channels``; None: one each).
         Returns (N, K, H, W) log-probabilities (for the loss), or probabilities if not ``log`` (inference:
         two passes over K×H×W fewer)."""
+        steering, decoded = self.steering(image, coarse, counts)
+        return self.finished(coarse, steering, decoded, counts, log)
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether ``finished`` reads the decoder features (the class head does)."""
+        return bool(self.config.classes and self.config.class_head)
+
+    def finished(self, coarse: torch.Tensor, steering: torch.Tensor, decoded: torch.Tensor | None,
+                 counts: torch.Tensor | None = None, log: bool = True) -> torch.Tensor:
+        """The second half of ``forward``: (N, K, H, W) coarse probabilities, their (N, S, H, W) ``steering``
+        and (N, C, H, W) decoder features (read only if ``needs_features``) → (N, K, H, W) log-probabilities,
+        or probabilities if not ``log``."""
+        probs = self.propagated(coarse, steering, counts)
+        if not self.needs_features:
+            return torch.log(probs + EPS) if log else probs
+        self._check_label_set(coarse.shape[1], counts)
+        log_probs = torch.log(probs + EPS)
+        head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
+        log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
+        return log_probs if log else log_probs.exp()
+
+    def steering(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the guidance decides per pixel, ready for ``propagated``: (N, S, H, W) with S = iterations·12
+        normalized gates (pass, direction, neighbour), then the per-pixel blend logit (``pixel_blend``) and the
+        clamped log-power (``sharpen``); plus the (N, C, H, W) full-resolution decoder features.
+        Each pixel's steering depends on its neighbourhood only, so a large image can be steered window by
+        window and propagated in other windows (``Refiner.refine_channels``)."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
         inputs = [(image - mean) / std, mask_features(coarse, counts)]
@@ -166,33 +195,37 @@ class SpnRefiner(nn.Module):
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
         raw, decoded = self.guidance(torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
+        gate_count = self.config.iterations * len(DIRECTIONS) * 3
+        gates = normalize_gates(raw[:, :gate_count].reshape(n, -1, 3, height, width), mode=self.config.gate_mode,
+                                dim=2).reshape(n, gate_count, height, width)
+        rest = raw[:, gate_count:]
+        if self.config.sharpen:
+            rest = torch.cat([rest[:, :-1], rest[:, -1:].clamp(-3.0, 3.0)], 1)
+        return torch.cat([gates, rest], 1).contiguous(), decoded
+
+    def propagated(self, coarse: torch.Tensor, steering: torch.Tensor, counts: torch.Tensor | None = None
+                   ) -> torch.Tensor:
+        """(N, K, H, W) coarse probabilities propagated as (N, S, H, W) ``steering`` says → (N, K, H, W)
+        probabilities (before any class head). steering may be a view of rows of a larger buffer."""
+        n, _, height, width = steering.shape
         k = coarse.shape[1]
+        gate_count = self.config.iterations * len(DIRECTIONS) * 3
         source = coarse
-        if self.config.sharpen:  # the last guidance channel: per-pixel log-power of the coarse input
-            source = sharpened(coarse, raw[:, -1:].clamp(-3.0, 3.0), counts)
-            raw = raw[:, :-1]
+        if self.config.sharpen:  # the last channel: per-pixel log-power of the coarse input
+            source = sharpened(coarse, steering[:, -1:], counts)
         keep_logit = self.keep_coarse
-        if self.config.pixel_blend:  # the last channel left: per-pixel logit of the coarse weight
-            keep_logit = keep_logit + raw[:, -1:]
-            raw = raw[:, :-1]
-        raw = raw.reshape(n, self.config.iterations, len(DIRECTIONS), 3, 1, height, width)
+        if self.config.pixel_blend:  # the channel after the gates: per-pixel logit of the coarse weight
+            keep_logit = keep_logit + steering[:, gate_count:gate_count + 1]
+        gates = steering[:, :gate_count].unflatten(1, (self.config.iterations, len(DIRECTIONS), 3, 1))
         refined = source
         for i in range(self.config.iterations):
-            gates = normalize_gates(raw[:, i], mode=self.config.gate_mode, dim=2)
-            refined = propagate(refined, gates.expand(-1, -1, -1, k, -1, -1))
+            refined = propagate(refined, gates[:, i].expand(-1, -1, -1, k, -1, -1))
         if counts is None:
             total = refined.sum(1, keepdim=True)
         else:
             total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
         refined = refined / total.clamp(min=EPS)
-        probs = torch.lerp(refined, source, torch.sigmoid(keep_logit))  # keep·source + (1 − keep)·refined
-        if not (self.config.classes and self.config.class_head):
-            return torch.log(probs + EPS) if log else probs
-        self._check_label_set(k, counts)
-        log_probs = torch.log(probs + EPS)
-        head_input = torch.cat([decoded, log_probs.contiguous(memory_format=torch.channels_last)], 1)
-        log_probs = torch.log_softmax(log_probs + self.correction(head_input), 1)
-        return log_probs if log else log_probs.exp()
+        return torch.lerp(refined, source, torch.sigmoid(keep_logit))  # keep·source + (1 − keep)·refined
 
     def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:
         """A refiner tied to a label set takes exactly its K channels, none of them shared."""

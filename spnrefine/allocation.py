@@ -1,0 +1,31 @@
+"""Keep large freed buffers for reuse instead of returning them to the system (glibc on Linux).
+
+glibc serves every allocation above its mmap threshold (which it lets grow to 32 MB at most) with fresh pages
+and unmaps them on free; the kernel then zeroes every page again at first touch. A tile of a large image
+allocates activations of 40–120 MB, so refining a 3840×2160 image spent ~10% of its time in page faults
+(~0.9 million of them; 0.17 million with this). Raising both thresholds keeps such buffers in the heap, at the
+price of a process that holds on to its peak memory (+0.15–0.25 GB at 3840×2160).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters
+M_MMAP_THRESHOLD = -3
+LIMIT = 1 << 30
+"""Allocations up to this size (bytes) come from the heap, and up to this much free memory stays in it."""
+
+
+@functools.cache
+def reuse_large_allocations() -> bool:
+    """Raise glibc's mmap and trim thresholds to ``LIMIT`` for this process (once); False where the C
+    library is not glibc (nothing changes there)."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows)
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, LIMIT)) and bool(mallopt(M_TRIM_THRESHOLD, LIMIT))
