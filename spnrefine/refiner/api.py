@@ -116,14 +116,18 @@ class Refiner:
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
         winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
-        steered, steered_rows = None, slice(0, 0)  # steering (and decoder features) of these rows
-        for rows, padded_rows in spans_with_context(height, tile, margin):
-            fresh = self._steer(image, coarse, counts, slice(steered_rows.stop, padded_rows.stop), steering_span)
-            kept = None if steered is None else steered[:, :, padded_rows.start - steered_rows.start:]
-            steered = fresh if kept is None else torch.cat([kept, fresh], 2)
+        bands = list(spans_with_context(height, tile, margin))
+        steered = torch.empty((1, self._steering_channels + self._feature_channels,
+                               max(p.stop - p.start for _, p in bands), width), device=self.device)
+        steered_rows = slice(0, 0)  # the rows whose steering (and decoder features) ``steered`` holds, at its top
+        for rows, padded_rows in bands:
+            kept = steered_rows.stop - padded_rows.start  # rows this band shares with the one before
+            steered[:, :, :kept] = steered[:, :, padded_rows.start - steered_rows.start:][:, :, :kept].clone()
+            self._steer(image, coarse, counts, slice(steered_rows.stop, padded_rows.stop), steering_span,
+                        out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
             steered_rows = padded_rows
             for cols, padded_cols in spans_with_context(width, tile, margin):
-                steering = steered[:, :, :, padded_cols].contiguous()
+                steering = steered[:, :, :padded_rows.stop - padded_rows.start, padded_cols].contiguous()
                 inside = {"tb": padded_rows.start > 0, "bt": padded_rows.stop < height,
                           "lr": padded_cols.start > 0, "rl": padded_cols.stop < width}
                 _start_scans_inside(steering, self.model.config.iterations, [d for d, i in inside.items() if i])
@@ -143,14 +147,17 @@ class Refiner:
         config = self.model.config
         return config.iterations * len(DIRECTIONS) * 3 + int(config.pixel_blend) + int(config.sharpen)
 
-    def _steer(self, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, counts: torch.Tensor | None,
-               rows: slice, span: int) -> torch.Tensor:
-        """(1, S [+ C], h, W) steering of image ``rows`` (and the decoder features if the model needs them),
-        computed in windows ``span`` wide with ``STEERING_MARGIN`` pixels of context."""
-        height, width = image.shape[:2]
+    @property
+    def _feature_channels(self) -> int:
+        """Decoder feature channels that ``finished`` reads (the class head's; else none)."""
         config = self.model.config
-        channels = self._steering_channels + (config.width + config.width // 2 if self.model.needs_features else 0)
-        out = torch.empty((1, channels, rows.stop - rows.start, width), device=self.device)
+        return config.width + config.width // 2 if self.model.needs_features else 0
+
+    def _steer(self, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, counts: torch.Tensor | None,
+               rows: slice, span: int, out: torch.Tensor) -> None:
+        """Write the steering of image ``rows`` (and the decoder features if the model needs them) into ``out``
+        (1, S [+ C], h, W), computed in windows ``span`` wide with ``STEERING_MARGIN`` pixels of context."""
+        height, width = image.shape[:2]
         for core, padded in steering_windows(height, width, rows, span, STEERING_MARGIN, Guidance.STRIDE):
             steering, decoded = self.model.steering(self._image(image[padded][None]),
                                                     self._coarse(coarse.window(*padded)[None]), self._counts(counts))
@@ -158,7 +165,6 @@ class Refiner:
                 steering = torch.cat([steering, decoded], 1)
             inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
             out[:, :, core[0].start - rows.start:core[0].stop - rows.start, core[1]] = steering[(..., *inner)]
-        return out
 
 
 def _start_scans_inside(steering: torch.Tensor, iterations: int, directions: list[str]) -> None:

@@ -23,8 +23,9 @@ TILE = 512
 """Side of a propagation window and height of a band, pixels (the core, without context)."""
 MARGIN = 48
 """Context of a propagation window on each inner side, pixels."""
-STEERING_SPAN = 1280
-"""Width of a steering window, pixels (the core): wider ones overlap less, narrower ones stay in cache."""
+STEERING_SPAN = 640
+"""Width of a steering window, pixels (the core): wider ones overlap less but need more memory (1280 px:
++0.5 GB at 3840×2160, 2% faster)."""
 STEERING_MARGIN = 24
 """Context of a steering window on each inner side, pixels (before alignment)."""
 
