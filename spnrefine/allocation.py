@@ -1,10 +1,10 @@
 """Keep large freed buffers for reuse instead of returning them to the system (glibc on Linux).
 
 glibc serves every allocation above its mmap threshold (which it lets grow to 32 MB at most) with fresh pages
-and unmaps them on free; the kernel then zeroes every page again at first touch. A tile of a large image
+and unmaps them on free; the kernel then zeroes every page again at first touch. A window of a large image
 allocates activations of 40–120 MB, so refining a 3840×2160 image spent ~10% of its time in page faults
-(~0.9 million page faults with 512 px tiles; 0.17 million with this): with both thresholds raised such buffers stay in the heap and
-are reused, ~10% faster at 3840×2160 for +0.05 GB of peak memory.
+(~0.9 million of them with 512 px tiles; 0.17 million with this): with both thresholds raised such buffers
+stay in the heap and are reused, ~10% faster at 3840×2160 for +0.05 GB of peak memory.
 """
 
 from __future__ import annotations
