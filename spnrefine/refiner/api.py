@@ -121,17 +121,21 @@ class Refiner:
                                max(p.stop - p.start for _, p in bands), width), device=self.device)
         steered_rows = slice(0, 0)  # the rows whose steering (and decoder features) ``steered`` holds, at its top
         for rows, padded_rows in bands:
+            fresh = slice(steered_rows.stop, padded_rows.stop)  # rows to steer: the band's, not steered yet
+            windows = list(steering_windows(height, width, fresh, steering_span, STEERING_MARGIN, Guidance.STRIDE))
+            band_rows = slice(min([padded_rows.start] + [p[0].start for _, p in windows]),
+                              max([padded_rows.stop] + [p[0].stop for _, p in windows]))
+            band = CoarseBand(coarse.band(band_rows), band_rows.start)  # made once per band
             kept = steered_rows.stop - padded_rows.start  # rows this band shares with the one before
             steered[:, :, :kept] = steered[:, :, padded_rows.start - steered_rows.start:][:, :, :kept].clone()
-            self._steer(image, coarse, counts, slice(steered_rows.stop, padded_rows.stop), steering_span,
-                        out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
+            self._steer(image, band, counts, windows, out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
             steered_rows = padded_rows
             for cols, padded_cols in spans_with_context(width, tile, margin):
                 steering = steered[:, :, :padded_rows.stop - padded_rows.start, padded_cols].contiguous()
                 inside = {"tb": padded_rows.start > 0, "bt": padded_rows.stop < height,
                           "lr": padded_cols.start > 0, "rl": padded_cols.stop < width}
                 _start_scans_inside(steering, self.model.config.iterations, [d for d, i in inside.items() if i])
-                window = self.model.finished(self._coarse(coarse.window(padded_rows, padded_cols)[None]),
+                window = self.model.finished(self._coarse(band.window(padded_rows, padded_cols)[None]),
                                              steering[:, :self._steering_channels],
                                              steering[:, self._steering_channels:], self._counts(counts), log=False)
                 window = window[:, :, rows.start - padded_rows.start:rows.stop - padded_rows.start,
@@ -153,18 +157,30 @@ class Refiner:
         config = self.model.config
         return config.width + config.width // 2 if self.model.needs_features else 0
 
-    def _steer(self, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, counts: torch.Tensor | None,
-               rows: slice, span: int, out: torch.Tensor) -> None:
-        """Write the steering of image ``rows`` (and the decoder features if the model needs them) into ``out``
-        (1, S [+ C], h, W), computed in windows ``span`` wide with ``STEERING_MARGIN`` pixels of context."""
-        height, width = image.shape[:2]
-        for core, padded in steering_windows(height, width, rows, span, STEERING_MARGIN, Guidance.STRIDE):
+    def _steer(self, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
+               windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:
+        """Write the steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
+        into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
+        them)."""
+        for core, padded in windows:
             steering, decoded = self.model.steering(self._image(image[padded][None]),
                                                     self._coarse(coarse.window(*padded)[None]), self._counts(counts))
             if self.model.needs_features:
                 steering = torch.cat([steering, decoded], 1)
             inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
-            out[:, :, core[0].start - rows.start:core[0].stop - rows.start, core[1]] = steering[(..., *inner)]
+            out[:, :, :core[0].stop - core[0].start, core[1]] = steering[(..., *inner)]
+
+
+class CoarseBand:
+    """(k, h, W) coarse probabilities of image rows ``top`` … ``top + h`` (a band), made once and cut into
+    windows (a label mask's are blurred: making them per window cost 2–3× the work at 3840×2160)."""
+
+    def __init__(self, probs: np.ndarray, top: int):
+        self.probs, self.top = probs, top
+
+    def window(self, rows: slice, cols: slice) -> np.ndarray:
+        """(k, h, w) float32 of image ``rows`` × ``cols`` (inside the band)."""
+        return np.ascontiguousarray(self.probs[:, rows.start - self.top:rows.stop - self.top, cols], np.float32)
 
 
 def _start_scans_inside(steering: torch.Tensor, iterations: int, directions: list[str]) -> None:

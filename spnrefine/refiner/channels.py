@@ -91,6 +91,10 @@ class ProbabilityChannels:
         self.channels = Channels.of(active, probs.shape[0])
         self.shape = probs.shape[1:]
 
+    def band(self, rows: slice) -> np.ndarray:
+        """(k, h, W) compact probabilities of whole rows: a view of the input where nothing is to compute."""
+        return self.probs[:, rows] if not self.channels.compact else self.window(rows, slice(0, self.shape[1]))
+
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """(k, h, w) float32 compact probabilities of one window."""
         ids, counts = self.channels.ids, self.channels.counts
@@ -123,6 +127,10 @@ class LabelChannels:
     def margin(self) -> int:
         """Pixels around a window that its blur reads."""
         return int(np.ceil(4 * self.sigma))
+
+    def band(self, rows: slice) -> np.ndarray:
+        """(k, h, W) float32 compact probabilities of whole rows."""
+        return self.window(rows, slice(0, self.shape[1]))
 
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """(k, h, w) float32 compact probabilities of one window (blurred with the pixels around it)."""

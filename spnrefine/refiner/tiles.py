@@ -46,6 +46,8 @@ def steering_windows(height: int, width: int, rows: slice, span: int, margin: in
     """(core, padded) windows covering ``rows`` × all columns of an (H, W) image: the rows whole, the columns in
     near-equal spans ≤ ``span``, each padded by at least ``margin`` inside the image, starting and extending by
     multiples of ``align``."""
+    if rows.stop <= rows.start:
+        return
     for left, right in _spans(0, width, span):
         yield ((rows, slice(left, right)),
                (_padded(rows.start, rows.stop, height, margin, align), _padded(left, right, width, margin, align)))
