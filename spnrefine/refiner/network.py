@@ -206,7 +206,7 @@ class SpnRefiner(nn.Module):
     def propagated(self, coarse: torch.Tensor, steering: torch.Tensor, counts: torch.Tensor | None = None
                    ) -> torch.Tensor:
         """(N, K, H, W) coarse probabilities propagated as (N, S, H, W) ``steering`` says → (N, K, H, W)
-        probabilities (before any class head). steering may be a view of rows of a larger buffer."""
+        probabilities (before any class head)."""
         n, _, height, width = steering.shape
         k = coarse.shape[1]
         gate_count = self.config.iterations * len(DIRECTIONS) * 3

@@ -9,7 +9,8 @@ Refinement has two halves (``SpnRefiner.steering`` and ``SpnRefiner.finished``),
   ``MARGIN`` pixels of context, on the steering of their band: a scan that enters a window from inside the
   image starts from the input at the window's edge, and the gates decay what lies further.
 
-Steering once per pixel instead of once per padded propagation window makes a 3840×2160 image ~20% faster.
+Running the whole network per padded 512 px tile instead, 3840×2160 took 95× the time of 480×360; now 63×
+(README, `spnrefine benchmark scaling`).
 The tolerance against the untiled result is measured on a real image in tests/refiner/test_tiles.py.
 """
 
