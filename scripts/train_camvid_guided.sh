@@ -6,7 +6,7 @@
 set -euo pipefail
 D=../shared/data
 camvid=()
-for coarse in runs/degraded/v0 runs/degraded/v1 runs/degraded/v2 synth; do
+for coarse in ${COARSE:-runs/degraded/v0 runs/degraded/v1 runs/degraded/v2 synth}; do
   camvid+=(--images $D/camvid/images --masks $D/camvid/masks --coarse $coarse --list "${LIST:-runs/camvid_fit.txt}")
 done
 ${SPNREFINE:-spnrefine} train --out "${OUT:-runs/refiner_camvid_guided}" --init runs/refiner_agnostic_balanced/refiner.pt \

@@ -60,7 +60,7 @@ def test_refinement_in_windows_of_a_real_image_has_no_seams():
     assert np.array_equal(whole, refiner.refine(image, probs, threshold=0))  # 480x360 fits one window
     tiled, tiled_labels = refiner.refine_channels(image, coarse, tile=160, margin=MARGIN, steering_span=160)
     assert np.abs(tiled - whole).max() < SEAM_TOLERANCE
-    assert (tiled_labels == whole_labels).mean() > 0.9999
+    assert (tiled_labels == whole_labels).mean() > 0.9995  # measured: at most 0.053 apart, 99.991% equal labels
     _, only_labels = refiner.refine_channels(image, coarse, tile=160, margin=MARGIN, steering_span=160,
                                              keep_probabilities=False)
     assert (only_labels == tiled_labels).all()
