@@ -12,7 +12,6 @@ from ..determinism import pin_pointwise_convolutions
 from ..errors import SpnrefineError
 from ..io.checkpoints import load_weights
 from ..labels import class_labels
-from ..propagation import DIRECTIONS
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
 from .tiles import MARGIN, STEERING_MARGIN, STEERING_SPAN, TILE, spans_with_context, steering_windows
@@ -117,27 +116,30 @@ class Refiner:
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
         winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
         bands = list(spans_with_context(height, tile, margin))
-        steered = torch.empty((1, self._steering_channels + self._feature_channels,
+        model = self.model
+        steering_channels = model.steering_channels
+        steered = torch.empty((1, steering_channels + (model.feature_channels if model.needs_features else 0),
                                max(p.stop - p.start for _, p in bands), width), device=self.device)
         steered_rows = slice(0, 0)  # the rows whose steering (and decoder features) ``steered`` holds, at its top
         for rows, padded_rows in bands:
             fresh = slice(steered_rows.stop, padded_rows.stop)  # rows to steer: the band's, not steered yet
             windows = list(steering_windows(height, width, fresh, steering_span, STEERING_MARGIN, Guidance.STRIDE))
-            band_rows = slice(min([padded_rows.start] + [p[0].start for _, p in windows]),
-                              max([padded_rows.stop] + [p[0].stop for _, p in windows]))
+            steered_span = windows[0][1][0] if windows else padded_rows  # the rows the steering windows read
+            band_rows = slice(min(padded_rows.start, steered_span.start), max(padded_rows.stop, steered_span.stop))
             band = CoarseBand(coarse.band(band_rows), band_rows.start)  # made once per band
             kept = steered_rows.stop - padded_rows.start  # rows this band shares with the one before
-            steered[:, :, :kept] = steered[:, :, padded_rows.start - steered_rows.start:][:, :, :kept].clone()
+            first = padded_rows.start - steered_rows.start
+            steered[:, :, :kept] = steered[:, :, first:first + kept].clone()
             self._steer(image, band, counts, windows, out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
             steered_rows = padded_rows
             for cols, padded_cols in spans_with_context(width, tile, margin):
                 steering = steered[:, :, :padded_rows.stop - padded_rows.start, padded_cols].contiguous()
                 inside = {"tb": padded_rows.start > 0, "bt": padded_rows.stop < height,
                           "lr": padded_cols.start > 0, "rl": padded_cols.stop < width}
-                _start_scans_inside(steering, self.model.config.iterations, [d for d, i in inside.items() if i])
-                window = self.model.finished(self._coarse(band.window(padded_rows, padded_cols)[None]),
-                                             steering[:, :self._steering_channels],
-                                             steering[:, self._steering_channels:], self._counts(counts), log=False)
+                model.start_scans_inside(steering, [d for d, i in inside.items() if i])
+                window = model.finished(self._coarse(band.window(padded_rows, padded_cols)[None]),
+                                        steering[:, :steering_channels], steering[:, steering_channels:],
+                                        self._counts(counts), log=False)
                 window = window[:, :, rows.start - padded_rows.start:rows.stop - padded_rows.start,
                                 cols.start - padded_cols.start:cols.stop - padded_cols.start]
                 if winners is not None:
@@ -145,17 +147,6 @@ class Refiner:
                 if refined is not None:
                     refined[:, rows, cols] = window[0].cpu().numpy()
         return refined, None if winners is None else channels.labels(winners)
-
-    @property
-    def _steering_channels(self) -> int:
-        config = self.model.config
-        return config.iterations * len(DIRECTIONS) * 3 + int(config.pixel_blend) + int(config.sharpen)
-
-    @property
-    def _feature_channels(self) -> int:
-        """Decoder feature channels that ``finished`` reads (the class head's; else none)."""
-        config = self.model.config
-        return config.width + config.width // 2 if self.model.needs_features else 0
 
     def _steer(self, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:
@@ -181,16 +172,3 @@ class CoarseBand:
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """(k, h, w) float32 of image ``rows`` × ``cols`` (inside the band)."""
         return np.ascontiguousarray(self.probs[:, rows.start - self.top:rows.stop - self.top, cols], np.float32)
-
-
-def _start_scans_inside(steering: torch.Tensor, iterations: int, directions: list[str]) -> None:
-    """Make each scan of ``directions`` start at the window's first line from the input there (gates 0), as
-    if the lines before it carried the same values, instead of from the zeros outside: those would drain the
-    edge of a window where gates carry far (the guidance keeps its gates small at the image's own edges, not at
-    a window's). steering: (1, S, h, w), its first iterations·12 channels the gates (pass, direction,
-    neighbour); changed in place."""
-    first = {"lr": (slice(None), 0), "rl": (slice(None), -1), "tb": (0, slice(None)), "bt": (-1, slice(None))}
-    for i in range(iterations):
-        for direction in directions:
-            channel = 3 * (i * len(DIRECTIONS) + DIRECTIONS.index(direction))
-            steering[(0, slice(channel, channel + 3), *first[direction])] = 0

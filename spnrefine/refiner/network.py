@@ -133,17 +133,14 @@ class SpnRefiner(nn.Module):
         self.config = config
         if config.class_guidance and not config.classes:
             raise ValueError("class_guidance needs classes (the label set the guidance sees)")
-        gates = config.iterations * len(DIRECTIONS) * 3
-        self.guidance = Guidance(config.width, gates + int(config.pixel_blend) + int(config.sharpen),
-                                 config.classes if config.class_guidance else 0)
+        self.guidance = Guidance(config.width, self.steering_channels, config.classes if config.class_guidance else 0)
         if config.sharpen:  # the log-power channel (last) starts at 0: the input as it is
             nn.init.zeros_(self.guidance.head[1].weight[-1])
             nn.init.zeros_(self.guidance.head[1].bias[-1])
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
-        if config.classes and config.class_head:
-            decoded = config.width + config.width // 2
-            self.correction = nn.Sequential(_conv(decoded + config.classes, config.width),
+        if self.needs_features:
+            self.correction = nn.Sequential(_conv(self.feature_channels + config.classes, config.width),
                                             nn.Conv2d(config.width, config.classes, 1))
             nn.init.zeros_(self.correction[1].weight)
             nn.init.zeros_(self.correction[1].bias)
@@ -161,9 +158,35 @@ class SpnRefiner(nn.Module):
         return self.finished(coarse, steering, decoded, counts, log)
 
     @property
+    def gate_channels(self) -> int:
+        """Gate channels of the steering: (pass, direction, neighbour), iterations·12."""
+        return self.config.iterations * len(DIRECTIONS) * 3
+
+    @property
+    def steering_channels(self) -> int:
+        """S of ``steering``: the gates, then the blend logit (``pixel_blend``), then the log-power (``sharpen``)."""
+        return self.gate_channels + int(self.config.pixel_blend) + int(self.config.sharpen)
+
+    @property
+    def feature_channels(self) -> int:
+        """C of the decoder features ``steering`` returns."""
+        return self.config.width + self.config.width // 2
+
+    @property
     def needs_features(self) -> bool:
         """Whether ``finished`` reads the decoder features (the class head does)."""
         return bool(self.config.classes and self.config.class_head)
+
+    def start_scans_inside(self, steering: torch.Tensor, directions: list[str]) -> None:
+        """Make each scan of ``directions`` start at the window's first line from the input there (its gates 0),
+        as if the lines before it carried the same values, instead of from the zeros outside: those drain the
+        edge of a window cut from inside an image where gates carry far (the guidance keeps its gates small at
+        the image's own edges only). steering: (N, S, h, w) of that window, changed in place."""
+        first = {"lr": (slice(None), 0), "rl": (slice(None), -1), "tb": (0, slice(None)), "bt": (-1, slice(None))}
+        for i in range(self.config.iterations):
+            for direction in directions:
+                channel = 3 * (i * len(DIRECTIONS) + DIRECTIONS.index(direction))
+                steering[(slice(None), slice(channel, channel + 3), *first[direction])] = 0
 
     def finished(self, coarse: torch.Tensor, steering: torch.Tensor, decoded: torch.Tensor | None,
                  counts: torch.Tensor | None = None, log: bool = True) -> torch.Tensor:
@@ -195,7 +218,7 @@ class SpnRefiner(nn.Module):
         # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
         raw, decoded = self.guidance(torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last))
         n, _, height, width = raw.shape
-        gate_count = self.config.iterations * len(DIRECTIONS) * 3
+        gate_count = self.gate_channels
         gates = normalize_gates(raw[:, :gate_count].reshape(n, -1, 3, height, width), mode=self.config.gate_mode,
                                 dim=2).reshape(n, gate_count, height, width)
         rest = raw[:, gate_count:]
@@ -209,7 +232,7 @@ class SpnRefiner(nn.Module):
         probabilities (before any class head)."""
         n, _, height, width = steering.shape
         k = coarse.shape[1]
-        gate_count = self.config.iterations * len(DIRECTIONS) * 3
+        gate_count = self.gate_channels
         source = coarse
         if self.config.sharpen:  # the last channel: per-pixel log-power of the coarse input
             source = sharpened(coarse, steering[:, -1:], counts)
