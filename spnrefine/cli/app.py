@@ -22,6 +22,7 @@ from .options import (
     Overwrite,
     Quiet,
     Report,
+    SharpenLowres,
     Verbose,
     engine_options,
     finish,
@@ -152,6 +153,7 @@ def refine(
         bool, typer.Option(help="Masks are RGBA cut-outs (alpha = mask) or single-channel soft mattes: refined as "
                                 "foreground probability and written back as such.")
     ] = False,
+    sharpen_lowres: SharpenLowres = True,
     device: Device = "auto",
     overwrite: Overwrite = False,
     engine: Engine = "local",
@@ -187,7 +189,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks, alpha)
+                        resize_masks, alpha, sharpen_lowres)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

@@ -14,6 +14,7 @@ from .options import (
     CpusPerWorker,
     Device,
     NumWorkers,
+    SharpenLowres,
     friendly,
     list_names,
     names_of_classes,
@@ -147,6 +148,7 @@ def benchmark_refinement(
         list[str], typer.Option(help="Refiner: 'agnostic', 'camvid' or a file (repeat to compare).")
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
+    sharpen_lowres: SharpenLowres = True,
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
 ) -> None:
@@ -165,7 +167,7 @@ def benchmark_refinement(
     stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
               for c, stem in zip(checkpoint, stems)]
-    refiners = {label: Refiner.load(c) for label, c in zip(labels, checkpoint)}
+    refiners = {label: Refiner.load(c, sharpen_lowres=sharpen_lowres) for label, c in zip(labels, checkpoint)}
     source = CoarseSource(None if coarse == "lowres" else Path(coarse), present_classes, hard)
     rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf),
                               num_classes, ignore_index)

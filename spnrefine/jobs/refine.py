@@ -188,11 +188,12 @@ class RefineSetup:
     truth_dir: Path | None = None  # ground truth for the --compare pictures
     resize_masks: bool = False
     alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
+    sharpen_lowres: bool = True  # probability maps with low-resolution ramps sharpened (refiner.softness)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
-        refiner = Refiner.load(self.checkpoint, device)
+        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
 

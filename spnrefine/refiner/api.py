@@ -14,6 +14,7 @@ from ..io.checkpoints import load_weights
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
+from .softness import lowres_power
 from .tiles import MARGIN, STEERING_MARGIN, STEERING_SPAN, TILE, spans_with_context, steering_windows
 from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
 
@@ -21,16 +22,20 @@ from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
 class Refiner:
     """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities."""
 
-    def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu"):
+    def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True):
         self.device = torch.device(device)
+        self.sharpen_lowres = sharpen_lowres  # probability maps with wide boundary ramps: sharpened first
         self.model = fold_batchnorm(model.eval()).to(self.device)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
         if self.device.type == "cpu":
             pin_pointwise_convolutions(self.model)  # same bits on any number of threads
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu") -> Refiner:
-        """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file."""
+    def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
+             sharpen_lowres: bool = True) -> Refiner:
+        """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
+        probability maps whose boundaries ramp as wide as a low-resolution mask's are sharpened before
+        refinement (``refiner.softness``)."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -40,7 +45,7 @@ class Refiner:
             path, expected = Path(checkpoint), None
             if not path.suffix and not path.exists():
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
-        return cls(model_from_payload(load_weights(path, expected), path), device)
+        return cls(model_from_payload(load_weights(path, expected), path), device, sharpen_lowres)
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -59,10 +64,14 @@ class Refiner:
         the same bits), and the result of an image no longer depends on which images share its batch.
         On a GPU, images that fit one tile go as one batch; larger ones one at a time, in bands.
         """
-        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE:
+        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE or self._powers(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
         return self._forward(np.stack(images), probabilities, None)
+
+    def _powers(self, probabilities: torch.Tensor) -> bool:
+        """Whether any of (N, K, H, W) probabilities is to be sharpened (``refiner.softness``)."""
+        return self.sharpen_lowres and any(lowres_power(p.cpu().numpy()) != 1 for p in probabilities)
 
     def _forward(self, images: np.ndarray, probabilities, counts: torch.Tensor | None) -> torch.Tensor:
         """(N, H, W, 3) uint8 and (N, k, H, W) probabilities → refined (N, k, H, W) on this device."""
@@ -111,6 +120,8 @@ class Refiner:
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
+        if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
+            coarse = coarse.raised(lowres_power(coarse.probs))
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None

@@ -19,12 +19,14 @@ at once (label masks) or a second copy of it (probability maps).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..io.coarse import HARD_LABEL_BLUR, HARD_LABEL_CONFIDENCE
+from .softness import sharpened
 
 ACTIVE_THRESHOLD = 0.01
 """A probability-map channel below this probability at every pixel shares the inactive channel."""
@@ -80,10 +82,11 @@ class Channels:
 
 
 class ProbabilityChannels:
-    """(K, H, W) probabilities; channels below ``threshold`` everywhere share one (their mean)."""
+    """(K, H, W) probabilities; channels below ``threshold`` everywhere share one (their mean); windows raised
+    to ``power`` (``refiner.softness``: a low-resolution mask's wide ramps made steps; 1: as they are)."""
 
-    def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD):
-        self.probs = probs
+    def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD, power: float = 1.0):
+        self.probs, self.power = probs, power
         peaks = probs.reshape(probs.shape[0], -1).max(1)
         active = np.flatnonzero(peaks >= threshold) if threshold > 0 else np.arange(probs.shape[0])
         if len(active) == 0:
@@ -91,12 +94,24 @@ class ProbabilityChannels:
         self.channels = Channels.of(active, probs.shape[0])
         self.shape = probs.shape[1:]
 
+    def raised(self, power: float) -> ProbabilityChannels:
+        """The same map, its windows raised to ``power`` (``refiner.softness.sharpened``)."""
+        raised = copy.copy(self)
+        raised.power = power
+        return raised
+
     def band(self, rows: slice) -> np.ndarray:
         """(k, h, W) compact probabilities of whole rows: a view of the input where nothing is to compute."""
-        return self.probs[:, rows] if not self.channels.compact else self.window(rows, slice(0, self.shape[1]))
+        if self.channels.compact or self.power != 1:
+            return self.window(rows, slice(0, self.shape[1]))
+        return self.probs[:, rows]
 
     def window(self, rows: slice, cols: slice) -> np.ndarray:
         """(k, h, w) float32 compact probabilities of one window."""
+        compact = self._compact(rows, cols)
+        return compact if self.power == 1 else sharpened(compact, self.power, self.channels.counts)
+
+    def _compact(self, rows: slice, cols: slice) -> np.ndarray:
         ids, counts = self.channels.ids, self.channels.counts
         if not self.channels.compact:
             return np.ascontiguousarray(self.probs[:, rows, cols], dtype=np.float32)

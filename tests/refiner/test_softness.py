@@ -1,0 +1,101 @@
+"""Low-resolution masks are recognised by their boundary width and sharpened; network outputs are left alone."""
+
+import numpy as np
+import pytest
+from helpers import CAMVID, ESPNET_WEIGHTS, camvid_names, needs_shared
+
+from spnrefine.evaluation.comparison import lowres_coarse
+from spnrefine.io.images import read_image
+from spnrefine.io.masks import read_label_png
+from spnrefine.refiner import Refiner
+from spnrefine.refiner.channels import ProbabilityChannels
+from spnrefine.refiner.softness import (
+    LOWRES_WIDTH,
+    STEPS_PER_PIXEL,
+    boundary_width,
+    lowres_power,
+    power_for_width,
+    saturated_share,
+    sharpened,
+)
+
+
+def _ramp(width: int, size: int = 64) -> np.ndarray:
+    """(2, size, size): class 1 rises linearly from 0 to 1 over ``width`` columns in the middle (vertical edge)."""
+    columns = np.clip((np.arange(size) + 0.5 - size / 2 + width / 2) / width, 0, 1).astype(np.float32)
+    foreground = np.broadcast_to(columns, (size, size))
+    return np.stack([1 - foreground, foreground])
+
+
+@pytest.mark.parametrize("width", [1, 4, 8, 16])
+def test_the_width_of_a_linear_ramp_is_measured(width):
+    assert boundary_width(_ramp(width)) == pytest.approx(width, rel=0.01)
+    assert boundary_width(_ramp(width).transpose(0, 2, 1).copy()) == pytest.approx(width, rel=0.01)
+
+
+def test_a_map_without_a_label_change_has_no_width():
+    assert boundary_width(np.full((3, 20, 30), 1 / 3, np.float32)) == 0.0
+
+
+def test_only_wide_ramps_are_sharpened():
+    low, high = LOWRES_WIDTH
+    assert power_for_width(0.0) == power_for_width(4.0) == power_for_width(low) == 1.0
+    assert power_for_width(high) == pytest.approx(STEPS_PER_PIXEL * high)
+    assert power_for_width(20.0) == pytest.approx(STEPS_PER_PIXEL * 20)
+    between = [power_for_width(w) for w in np.linspace(low, high, 9)]
+    assert all(a < b for a, b in zip(between, between[1:]))
+
+
+def test_only_saturated_maps_are_upsampled_hard_masks():
+    """The same wide ramp: with certain pixels away from it, an upsampled hard mask; uncertain everywhere
+    (as a network's output on an image it finds hard), left as it is."""
+    hard = _ramp(16)
+    assert saturated_share(hard) > 0.5 and lowres_power(hard) == pytest.approx(STEPS_PER_PIXEL * 16, rel=0.01)
+    unsure = 0.9 * hard + 0.05
+    assert boundary_width(unsure) > LOWRES_WIDTH[1] and saturated_share(unsure) == 0 and lowres_power(unsure) == 1
+
+
+def test_sharpening_keeps_the_labels_and_narrows_the_ramp():
+    probs = _ramp(16)
+    sharp = sharpened(probs, lowres_power(probs))
+    np.testing.assert_allclose(sharp.sum(0), 1, atol=1e-6)
+    assert (sharp.argmax(0) == probs.argmax(0)).all()
+    assert boundary_width(sharp) < 2
+    np.testing.assert_allclose(sharpened(probs, 1.0), probs, atol=1e-6)
+
+
+def test_a_shared_channel_is_sharpened_as_the_classes_it_stands_for():
+    """Compact (k, H, W) with a channel standing for 3 equal classes = the full map sharpened, then compacted."""
+    rng = np.random.default_rng(0)
+    active = rng.dirichlet(np.ones(3), (5, 6)).transpose(2, 0, 1).astype(np.float32) * 0.97
+    rest = np.full((3, 5, 6), 0.01, np.float32)
+    full = np.concatenate([active, rest])
+    compact = np.concatenate([active, rest[:1]])
+    np.testing.assert_allclose(sharpened(compact, 5.0, np.array([1, 1, 1, 3]))[:3], sharpened(full, 5.0)[:3],
+                               rtol=1e-5, atol=1e-7)
+    coarse = ProbabilityChannels(np.concatenate([active, rest]), threshold=0.02).raised(5.0)
+    assert coarse.channels.compact
+    np.testing.assert_allclose(coarse.channels.expand(coarse.window(slice(0, 5), slice(0, 6))),
+                               sharpened(full, 5.0), rtol=1e-5, atol=1e-7)
+
+
+@needs_shared
+def test_a_low_resolution_mask_is_sharpened_and_a_network_output_is_not():
+    """CamVid val frame: its ground truth at ×8 low resolution is sharpened before refinement (the refined
+    mask is the one of the sharpened map); ESPNet's own probabilities are refined as given."""
+    from spnrefine.backbones import load_backbone, predict_logits
+
+    name = camvid_names("val")[0]
+    image, truth = read_image(CAMVID / "images" / name), read_label_png(CAMVID / "masks" / name)
+    sharpening, plain = Refiner.load("agnostic"), Refiner.load("agnostic", sharpen_lowres=False)
+
+    lowres = lowres_coarse(truth.astype(np.int64), 12, 8)
+    assert boundary_width(lowres) > LOWRES_WIDTH[1] and lowres_power(lowres) > 10
+    refined = sharpening.refine(image, lowres)
+    np.testing.assert_allclose(refined, plain.refine(image, sharpened(lowres, lowres_power(lowres))), atol=1e-5)
+    assert np.abs(refined - plain.refine(image, lowres)).max() > 0.1
+
+    logits = predict_logits(load_backbone("espnet-camvid", ESPNET_WEIGHTS), [image])[0]
+    probs = logits.softmax(0).numpy()
+    assert lowres_power(probs) == 1
+    np.testing.assert_array_equal(sharpening.refine(image, probs), plain.refine(image, probs))
