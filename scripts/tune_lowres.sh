@@ -2,7 +2,7 @@
 # From the project root: compare refiner checkpoints on ×8 low-resolution masks (ground truth area-downsampled,
 # upsampled bilinearly; probabilities) of images from the *train* lists (every 4th coco128, every 6th
 # weizmann_horses, every 3rd pennfudan train image: runs/*_tune.txt) — a tuning set for masks that are merely
-# low-resolution; the val lists stay unscored. Usage: bash scripts/tune_lowres.sh CHECKPOINT [CHECKPOINT ...]
+# low-resolution; the val lists stay unscored. Usage: [FACTOR=4] bash scripts/tune_lowres.sh CHECKPOINT [CHECKPOINT ...]
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/tune_lowres}
@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 spnrefine benchmark refinement --images $D/coco128/images --masks $D/coco128/masks --coarse lowres \
-  --list runs/coco_tune.txt --num-classes 201 --ignore-index 0 --present-classes --no-crf "${checkpoints[@]}" \
-  --json "$OUT/coco128.json" | tee "$OUT/coco128.txt"
+  --lowres-factor "${FACTOR:-8}" --list runs/coco_tune.txt --num-classes 201 --ignore-index 0 --present-classes \
+  --no-crf "${checkpoints[@]}" --json "$OUT/coco128.json" | tee "$OUT/coco128.txt"
 for set in weizmann_horses:horses pennfudan:pennfudan; do
   spnrefine benchmark refinement --images $D/${set%%:*}/images --masks $D/${set%%:*}/masks --coarse lowres \
-    --list runs/${set##*:}_tune.txt --num-classes 2 --ignore-index 255 --no-crf "${checkpoints[@]}" \
-    --json "$OUT/${set##*:}.json" | tee "$OUT/${set##*:}.txt"
+    --lowres-factor "${FACTOR:-8}" --list runs/${set##*:}_tune.txt --num-classes 2 --ignore-index 255 --no-crf \
+    "${checkpoints[@]}" --json "$OUT/${set##*:}.json" | tee "$OUT/${set##*:}.txt"
 done

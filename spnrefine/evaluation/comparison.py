@@ -47,6 +47,7 @@ class CoarseSource:
     folder: Path | None = None  # None: synthesized low-resolution masks
     present_classes: bool = False
     hard: bool = False
+    factor: int = LOWRES_FACTOR  # of the synthesized low-resolution masks
 
 
 def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FACTOR) -> np.ndarray:
@@ -68,12 +69,12 @@ def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: 
     elif source.present_classes:
         labels, present = renumber_present(truth, ignore_index)
         lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
-        probs = lowres_coarse(labels, len(lookup))
+        probs = lowres_coarse(labels, len(lookup), source.factor)
     else:
         channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
         ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
         lookup = np.arange(channels)
-        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels)
+        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels, source.factor)
     if source.hard:
         probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
     return probs, lookup

@@ -92,7 +92,8 @@ class Refiner:
         """One (H, W, 3) uint8 RGB image and (K, H, W) probabilities → refined (K, H, W) float32.
 
         Channels below ``threshold`` at every pixel share one channel (``refiner.channels``; 0: compute every
-        channel); large images go in bands (``refiner.tiles``).
+        channel); large images go in bands (``refiner.tiles``); a map that is an upsampled hard mask is sharpened
+        first unless ``sharpen_lowres`` is off (``refiner.softness``).
         """
         coarse = self.fitting(ProbabilityChannels(np.asarray(probabilities, dtype=np.float32), threshold))
         refined, _ = self.refine_channels(image, coarse, keep_labels=False)
@@ -115,7 +116,9 @@ class Refiner:
 
         A large image is refined in bands of at most ``tile`` rows: steered in windows ``steering_span`` wide,
         then propagated in windows of at most ``tile`` × ``tile`` with ``margin`` pixels of context
-        (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only)."""
+        (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
+        Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
+        unless ``coarse.power`` is set already."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "

@@ -1,15 +1,16 @@
-"""Masks that are merely low-resolution: recognised by their wide boundary ramps and certain interiors, sharpened.
+"""Masks that are merely low-resolution: recognised as hard masks upsampled (certain interiors), sharpened.
 
-Where two classes meet, a probability map ramps from one to the other. A network's own output ramps over a
-few pixels and is rarely certain (ESPNet on CamVid training images: ramps of 3.5 px by ``boundary_width``;
-on degraded copies of them, as uncertain as on unseen images: 6.9 px, up to 15; ≤ 10% of their pixels reach
-0.999). A hard mask predicted or stored at low resolution and upsampled bilinearly ramps over about twice the
-factor (×8: 11–19 px on every training list here) and is certain everywhere else (35–97% of its pixels at
-0.999). The refiner learned from network outputs; on such masks it blurred the ramps further and lost to the
-input (README). Raised to a power γ and renormalized, a ramp narrows γ-fold around the same argmax: the labels
-stay, the boundary becomes a step that propagation snaps to the image. On network outputs the same costs
-mIoU (0006R0, agnostic: γ 2 −0.37, γ 16 −1.33), hence the two conditions (``lowres_power``). Chosen on
-training images and the held-out training sequence 0006R0 only (models/README.md).
+Where two classes meet, a probability map ramps from one to the other. A network's own output is rarely
+certain (ESPNet on CamVid training images, and on degraded copies of them as uncertain as on unseen images:
+≤ 10.4% of their pixels reach 0.999) and ramps over a few pixels (3.5 px by ``boundary_width``; degraded:
+6.9). A hard mask predicted or stored at low resolution and upsampled bilinearly is certain away from its
+boundaries (×8: 35–97% of the pixels at 0.999 on every training list here) and ramps over about twice the
+factor (×2: ~3.7 px, ×8: 11–19). The refiner learned from network outputs; on such masks it blurred the ramps
+further and lost to the input, the more the better the mask was (README). Raised to a power γ and
+renormalized, a ramp narrows γ-fold around the same argmax: the labels stay, the boundary becomes a step
+that propagation snaps to the image. Network outputs must not be sharpened (0006R0, agnostic: γ 2 costs
+−0.37 mIoU, γ 16 −1.33), hence the test for certainty (``lowres_power``). Chosen on training images and the
+held-out training sequence 0006R0 only (models/README.md).
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-LOWRES_WIDTH = (9.0, 11.0)
-"""Boundary widths (px) between which sharpening fades in: none below, full above."""
 STEPS_PER_PIXEL = 1.5
-"""Full sharpening: γ = this × the width (a ramp of w px becomes about 2/3 px: a step)."""
+"""Sharpening: γ = this × the boundary width (a ramp of w px becomes about 2/3 px: a step)."""
 SATURATED = 0.999
 """A pixel whose top probability reaches this is saturated (certain)."""
 SATURATED_SHARE = 0.2
@@ -62,18 +61,11 @@ def boundary_width(probs: np.ndarray) -> float:
 
 def lowres_power(probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the power to raise them to before refinement: 1 (as they are) unless the map
-    is an upsampled hard mask, saturated away from its boundaries (``SATURATED_SHARE``) with wide ramps."""
+    is an upsampled hard mask, saturated away from its boundaries (``SATURATED_SHARE``); then
+    ``STEPS_PER_PIXEL`` × its boundary width (at least 1)."""
     if saturated_share(probs) < SATURATED_SHARE:
         return 1.0
-    return power_for_width(boundary_width(probs))
-
-
-def power_for_width(width: float) -> float:
-    """The power that sharpens ramps of this width: 1 up to ``LOWRES_WIDTH[0]``, ``STEPS_PER_PIXEL`` × the
-    width from ``LOWRES_WIDTH[1]`` on, geometric in between."""
-    low, high = LOWRES_WIDTH
-    share = min(max((width - low) / (high - low), 0.0), 1.0)
-    return float((STEPS_PER_PIXEL * width) ** share) if share > 0 else 1.0
+    return max(1.0, STEPS_PER_PIXEL * boundary_width(probs))
 
 
 def sharpened(probs: np.ndarray, power: float, counts: np.ndarray | None = None) -> np.ndarray:

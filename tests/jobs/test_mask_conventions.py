@@ -120,3 +120,18 @@ def test_ids_of_a_large_label_space_come_back_as_they_were(tmp_path):
         saved = np.load(tmp_path / "out" / f"{name}.npy").astype(np.float32)
         assert saved.shape == (150, *truth.shape)
         np.testing.assert_allclose(saved.sum(0), 1, atol=2e-2)
+
+
+def test_an_upsampled_low_resolution_map_is_sharpened_unless_asked_not_to(tmp_path):
+    """(H, W) foreground probability of a ×8 low-resolution mask (ramps 16 px wide): sharpened before refinement
+    by default (refiner/softness.py), refined as given with --no-sharpen-lowres."""
+    from spnrefine.evaluation.comparison import lowres_coarse
+
+    images, masks, truth = _scene(tmp_path, names=("a",), size=(120, 160))
+    np.save(masks / "a.npy", lowres_coarse(truth.astype(np.int64), 2, 8)[1])
+    results = {}
+    for name, extra in (("sharpened", ()), ("as_given", ("--no-sharpen-lowres",))):
+        result = _refine(images, masks, tmp_path / name, "--save-probs", *extra)
+        assert result.exit_code == 0, result.output
+        results[name] = np.load(tmp_path / name / "a.npy").astype(np.float32)[1]
+    assert np.abs(results["sharpened"] - results["as_given"]).max() > 0.2  # (quality: README, on real masks)

@@ -9,15 +9,7 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import ProbabilityChannels
-from spnrefine.refiner.softness import (
-    LOWRES_WIDTH,
-    STEPS_PER_PIXEL,
-    boundary_width,
-    lowres_power,
-    power_for_width,
-    saturated_share,
-    sharpened,
-)
+from spnrefine.refiner.softness import STEPS_PER_PIXEL, boundary_width, lowres_power, saturated_share, sharpened
 
 
 def _ramp(width: int, size: int = 64) -> np.ndarray:
@@ -37,22 +29,15 @@ def test_a_map_without_a_label_change_has_no_width():
     assert boundary_width(np.full((3, 20, 30), 1 / 3, np.float32)) == 0.0
 
 
-def test_only_wide_ramps_are_sharpened():
-    low, high = LOWRES_WIDTH
-    assert power_for_width(0.0) == power_for_width(4.0) == power_for_width(low) == 1.0
-    assert power_for_width(high) == pytest.approx(STEPS_PER_PIXEL * high)
-    assert power_for_width(20.0) == pytest.approx(STEPS_PER_PIXEL * 20)
-    between = [power_for_width(w) for w in np.linspace(low, high, 9)]
-    assert all(a < b for a, b in zip(between, between[1:]))
-
-
-def test_only_saturated_maps_are_upsampled_hard_masks():
-    """The same wide ramp: with certain pixels away from it, an upsampled hard mask; uncertain everywhere
-    (as a network's output on an image it finds hard), left as it is."""
-    hard = _ramp(16)
-    assert saturated_share(hard) > 0.5 and lowres_power(hard) == pytest.approx(STEPS_PER_PIXEL * 16, rel=0.01)
+@pytest.mark.parametrize("width", [1, 4, 16])
+def test_only_saturated_maps_are_upsampled_hard_masks(width):
+    """The same ramp: with certain pixels away from it, an upsampled hard mask, sharpened by its width;
+    uncertain everywhere (as a network's output on an image it finds hard), left as it is."""
+    hard = _ramp(width)
+    assert saturated_share(hard) > 0.5
+    assert lowres_power(hard) == pytest.approx(max(1, STEPS_PER_PIXEL * width), rel=0.01)
     unsure = 0.9 * hard + 0.05
-    assert boundary_width(unsure) > LOWRES_WIDTH[1] and saturated_share(unsure) == 0 and lowres_power(unsure) == 1
+    assert saturated_share(unsure) == 0 and lowres_power(unsure) == 1
 
 
 def test_sharpening_keeps_the_labels_and_narrows_the_ramp():
@@ -90,7 +75,7 @@ def test_a_low_resolution_mask_is_sharpened_and_a_network_output_is_not():
     sharpening, plain = Refiner.load("agnostic"), Refiner.load("agnostic", sharpen_lowres=False)
 
     lowres = lowres_coarse(truth.astype(np.int64), 12, 8)
-    assert boundary_width(lowres) > LOWRES_WIDTH[1] and lowres_power(lowres) > 10
+    assert boundary_width(lowres) > 10 and lowres_power(lowres) > 15
     refined = sharpening.refine(image, lowres)
     np.testing.assert_allclose(refined, plain.refine(image, sharpened(lowres, lowres_power(lowres))), atol=1e-5)
     assert np.abs(refined - plain.refine(image, lowres)).max() > 0.1
