@@ -188,7 +188,7 @@ class RefineSetup:
     truth_dir: Path | None = None  # ground truth for the --compare pictures
     resize_masks: bool = False
     alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
-    sharpen_lowres: bool = True  # probability maps with low-resolution ramps sharpened (refiner.softness)
+    sharpen_lowres: bool = True  # probability maps that are upsampled hard masks sharpened (refiner.softness)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner

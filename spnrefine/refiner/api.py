@@ -24,7 +24,7 @@ class Refiner:
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True):
         self.device = torch.device(device)
-        self.sharpen_lowres = sharpen_lowres  # probability maps with wide boundary ramps: sharpened first
+        self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.model = fold_batchnorm(model.eval()).to(self.device)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
         if self.device.type == "cpu":
@@ -34,8 +34,7 @@ class Refiner:
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
              sharpen_lowres: bool = True) -> Refiner:
         """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
-        probability maps whose boundaries ramp as wide as a low-resolution mask's are sharpened before
-        refinement (``refiner.softness``)."""
+        probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``)."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)

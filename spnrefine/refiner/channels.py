@@ -83,7 +83,7 @@ class Channels:
 
 class ProbabilityChannels:
     """(K, H, W) probabilities; channels below ``threshold`` everywhere share one (their mean); windows raised
-    to ``power`` (``refiner.softness``: a low-resolution mask's wide ramps made steps; 1: as they are)."""
+    to ``power`` (``refiner.softness``: an upsampled hard mask's ramps made steps; 1: as they are)."""
 
     def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD, power: float = 1.0):
         self.probs, self.power = probs, power

@@ -25,7 +25,7 @@ SATURATED = 0.999
 SATURATED_SHARE = 0.2
 """A map is an upsampled hard mask only if at least this share of its pixels is saturated."""
 SAMPLED_PIXELS = 1 << 15
-"""About this many pixels (in pairs of adjacent rows) are read to measure a map's boundary width."""
+"""About this many pixels (rows spread over the image) are read to tell how certain a map is and its ramp width."""
 
 
 def saturated_share(probs: np.ndarray) -> float:
