@@ -43,7 +43,9 @@ def lowres_power(probs: np.ndarray) -> float:
 def sharpened(probs: np.ndarray, power: float, counts: np.ndarray | None = None) -> np.ndarray:
     """(k, H, W) probabilities raised to ``power`` and renormalized (argmax unchanged), float32. counts: (k,)
     how many classes each channel stands for (``refiner.channels``: a shared channel holds that many classes
-    of its value each); None: one each."""
+    of its value each, as ``ProbabilityChannels`` and ``SpnRefiner.propagated`` read it); None: one each.
+    Not ``network.sharpened``: that one is a trained per-pixel power in torch, and reads a shared channel as
+    the classes' total."""
     values = torch.from_numpy(np.asarray(probs, np.float32))
     raised = (values / values.amax(0, keepdim=True).clamp_min(1e-12)).pow_(power)  # top channel 1: no underflow
     weighted = raised if counts is None else raised * torch.from_numpy(counts).to(raised.dtype).view(-1, 1, 1)
