@@ -91,6 +91,21 @@ def binary_foreground(labels: np.ndarray, num_classes: int, ignore_index: int | 
     return int(values.max())
 
 
+def soft_matte_levels(labels: np.ndarray) -> int | None:
+    """The number of gray levels of a mask that is a soft matte or a bilinearly upsampled mask (values 0 … 255
+    or 0 … 65535, many levels in between that change from pixel to pixel, as ramps do), None for a label mask
+    (whose ids fill regions: a pixel's neighbour mostly has its id)."""
+    top = int(labels.max(initial=0))
+    if top not in (255, 65535) or labels.min(initial=0) != 0:
+        return None
+    levels = np.unique(labels)
+    if len(levels) < 16:
+        return None
+    between = (labels[:, :-1] > 0) & (labels[:, :-1] < top)
+    same = labels[:, :-1] == labels[:, 1:]
+    return len(levels) if (between & same).sum() < 0.5 * between.sum() else None
+
+
 def to_two_channels(foreground: np.ndarray) -> np.ndarray:
     """(H, W) foreground probability → (2, H, W): background, foreground."""
     return np.stack([1 - foreground, foreground])

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..io.coarse import MASK_SUFFIXES, binary_foreground, read_coarse_labels, read_probability_map
+from ..io.coarse import MASK_SUFFIXES, binary_foreground, read_coarse_labels, read_probability_map, soft_matte_levels
 from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
@@ -89,7 +89,8 @@ def plan_refine(images: Path, masks: Path, out: Path, names: list[str] | None = 
 
 def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, sample: int = 16) -> tuple[int, str]:
     """K and how it was found: from the first probability map; 2 when the first ``sample`` label masks
-    are all two-valued (0/v: binary masks such as 0/255); else max label + 1 over them."""
+    are all two-valued (0/v: binary masks such as 0/255); else max label + 1 over them. A mask that is a soft
+    matte (``soft_matte_levels``) is refused: its gray levels are not classes."""
     highest, two_valued, counted = -1, True, 0
     for pair in pairs[:sample]:
         try:  # a bad mask is reported later, by the batch; here it is just not counted
@@ -98,6 +99,11 @@ def infer_num_classes(pairs: list[Pair], palette, ignore_index: int | None, samp
             labels = read_coarse_labels(pair.mask, palette, ignore_index)
         except SpnrefineError:
             continue
+        levels = soft_matte_levels(labels) if palette is None and ignore_index != labels.max() else None
+        if levels is not None:
+            raise SpnrefineError(f"{pair.mask}: a soft matte or an upsampled mask, not class ids ({levels} gray levels "
+                                 "that change from pixel to pixel): pass --alpha to refine it as foreground "
+                                 "probability, or --num-classes to read its values as labels")
         valid = labels[labels != ignore_index] if ignore_index is not None else labels
         values = np.unique(valid)
         two_valued &= len(values) <= 2 and (len(values) == 0 or values.min() == 0)

@@ -9,7 +9,11 @@ outputs; on such masks it blurred the ramps further and lost to the input, the m
 (README). Raised to a power γ and renormalized, a ramp narrows γ-fold around the same argmax: the labels stay,
 the boundary becomes a step that propagation snaps to the image. Network outputs must not be sharpened
 (0006R0, agnostic: γ 2 costs −0.37 mIoU, γ 16 −1.33), hence the test for certainty (``lowres_power``).
-Chosen on training images and the held-out training sequence 0006R0 only (models/README.md).
+A confident network is certain too (MediaPipe's person maps: ~90% of pixels ≥ 0.999), and its soft band carries
+what it is unsure of (sharpened, the refiner's gain on them fell from +0.70 to +0.16 mIoU): what tells an
+upsampled hard mask is that its band is a pixel or two wide at the low resolution, i.e. it ramps in a few
+straight pieces (``ramp_pieces``). Chosen on training images and the held-out training sequence 0006R0 only
+(models/README.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ SATURATED_SHARE = 0.2
 """A map is an upsampled hard mask if at least this share of its pixels is saturated."""
 SAMPLED_PIXELS = 1 << 15
 """About this many pixels (rows spread over the image) are read to tell how certain a map is."""
+MAX_PIECES = 9.0
+"""A map is an upsampled hard mask only if its ramps bend at most this often per boundary crossing."""
+SAMPLED_LINES = 128
+"""About this many rows and as many columns are read to count the bends of the ramps."""
 
 
 def saturated_share(probs: np.ndarray) -> float:
@@ -34,10 +42,35 @@ def saturated_share(probs: np.ndarray) -> float:
     return float((probs[:, ::step].max(0) >= SATURATED).mean())
 
 
+def ramp_pieces(probs: np.ndarray) -> float:
+    """(K, H, W) probabilities → how often the top probability changes slope inside the uncertain band, per
+    change of label, along sampled rows and columns. A hard mask upsampled bilinearly ramps in 3–8 straight
+    pieces (the low-resolution band is a pixel or two wide); a network's map bends at nearly every pixel, and
+    one upsampled from a low resolution in as many pieces as its transition has low-resolution pixels (12+)."""
+    height, width = probs.shape[1:]
+    rows = probs[:, :: max(1, height // SAMPLED_LINES)]
+    columns = probs[:, :, :: max(1, width // SAMPLED_LINES)].transpose(0, 2, 1)
+    bends = crossings = 0
+    for lines in (rows, columns):
+        top = lines.max(0).astype(np.float64)
+        quantized = np.abs(top * 255 - np.round(top * 255)).max() < 1e-3  # an 8-bit matte: rounding bends it
+        tolerance = 2.5 / 255 if quantized else 1e-4
+        uncertain = top < SATURATED
+        inside = uncertain[:, :-2] & uncertain[:, 1:-1] & uncertain[:, 2:]
+        curvature = np.abs(top[:, 2:] - 2 * top[:, 1:-1] + top[:, :-2])
+        bends += int((inside & (curvature > tolerance)).sum())
+        labels = lines.argmax(0)
+        crossings += int((labels[:, 1:] != labels[:, :-1]).sum())
+    return bends / max(crossings, 1)
+
+
 def lowres_power(probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the power to raise them to before refinement: ``POWER`` for an upsampled hard
-    mask (``SATURATED_SHARE`` of its pixels certain), else 1 (as they are)."""
-    return POWER if saturated_share(probs) >= SATURATED_SHARE else 1.0
+    mask (``SATURATED_SHARE`` of its pixels certain, ramps of at most ``MAX_PIECES`` straight pieces), else 1
+    (as they are)."""
+    if saturated_share(probs) < SATURATED_SHARE:
+        return 1.0
+    return POWER if ramp_pieces(probs) <= MAX_PIECES else 1.0
 
 
 def sharpened(probs: np.ndarray, power: float, counts: np.ndarray | None = None) -> np.ndarray:

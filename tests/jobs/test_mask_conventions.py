@@ -96,6 +96,29 @@ def test_alpha_cut_outs_and_mattes_are_refined_as_foreground_probability_and_wri
     assert np.array_equal(np.asarray(cut)[..., 3], np.asarray(matte))  # same foreground, same refinement
 
 
+def test_a_soft_matte_is_not_read_as_hundreds_of_classes(tmp_path):
+    """A grayscale PNG whose values ramp (a matte, or a mask upsampled bilinearly) without --alpha: refused
+    with how to pass it, nothing written; with --alpha: refined. A label mask with many ids is still labels."""
+    import cv2
+
+    images, masks, _ = _scene(tmp_path, names=("soft",), size=(80, 112))
+    rows, columns = np.mgrid[:80, :112] + 0.5
+    disc = (np.hypot(rows - 40, columns - 56) < 25).astype(np.float32)
+    small = cv2.resize(disc, (14, 10), interpolation=cv2.INTER_AREA)  # ×8 low resolution
+    upsampled = cv2.resize(small, (112, 80), interpolation=cv2.INTER_LINEAR)
+    Image.fromarray(np.round(upsampled * 255).astype(np.uint8)).save(masks / "soft.png")
+    refused = _refine(images, masks, tmp_path / "out")
+    assert refused.exit_code == 1
+    assert "soft.png: a soft matte or an upsampled mask, not class ids" in refused.output
+    assert "--alpha" in refused.output and not (tmp_path / "out" / "soft.png").exists()
+    assert _refine(images, masks, tmp_path / "out", "--alpha").exit_code == 0
+    labels = np.repeat(np.arange(20, dtype=np.uint8), 112 * 4).reshape(80, 112)  # 20 ids in bands, 255 in a corner
+    labels[:8, :8] = 255
+    Image.fromarray(labels).save(masks / "soft.png")
+    read_as_labels = _refine(images, masks, tmp_path / "labels")
+    assert read_as_labels.exit_code == 0 and "classes: 256" in read_as_labels.output, read_as_labels.output
+
+
 def test_alpha_refuses_a_mask_without_alpha(tmp_path):
     images, masks, _ = _scene(tmp_path, names=("a",))
     Image.fromarray(np.zeros((40, 56, 3), np.uint8)).save(masks / "a.png")

@@ -5,11 +5,12 @@ import pytest
 from helpers import CAMVID, ESPNET_WEIGHTS, camvid_names, needs_shared
 
 from spnrefine.evaluation.comparison import lowres_coarse
+from spnrefine.io.coarse import to_two_channels
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import ProbabilityChannels
-from spnrefine.refiner.softness import POWER, lowres_power, saturated_share, sharpened
+from spnrefine.refiner.softness import MAX_PIECES, POWER, lowres_power, ramp_pieces, saturated_share, sharpened
 
 
 def _ramp(width: int, size: int = 64) -> np.ndarray:
@@ -27,6 +28,43 @@ def test_only_saturated_maps_are_upsampled_hard_masks(width):
     assert saturated_share(hard) > 0.5 and lowres_power(hard) == POWER
     unsure = 0.9 * hard + 0.05
     assert saturated_share(unsure) == 0 and lowres_power(unsure) == 1
+
+
+def _disc(size: int, factor: int, transition: float | None = None) -> np.ndarray:
+    """(2, size, size) foreground probability of a disc computed at 1/``factor`` resolution and upsampled
+    bilinearly: the hard mask area-downsampled (``transition`` None), or a confident network's logistic of the
+    signed distance, ``transition`` low-resolution pixels per unit of logit."""
+    import cv2
+
+    small = size // factor
+    yy, xx = np.mgrid[:small, :small] + 0.5
+    distance = small * 0.3 - np.hypot(yy - small * 0.55, xx - small * 0.45)
+    if transition is None:
+        full = np.mgrid[:size, :size] + 0.5
+        disc = (np.hypot(full[0] - size * 0.55, full[1] - size * 0.45) < size * 0.3).astype(np.float32)
+        low = cv2.resize(disc, (small, small), interpolation=cv2.INTER_AREA)
+    else:
+        low = (1 / (1 + np.exp(-distance / transition))).astype(np.float32)
+    return to_two_channels(cv2.resize(low, (size, size), interpolation=cv2.INTER_LINEAR))
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8, 16])
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_an_upsampled_hard_mask_ramps_in_few_pieces(factor, eight_bit):
+    """A hard mask at 1/factor resolution, upsampled bilinearly (stored as floats or as an 8-bit matte)."""
+    probs = _disc(512, factor)
+    if eight_bit:
+        probs = np.round(probs * 255) / 255
+    assert ramp_pieces(probs) <= MAX_PIECES and lowres_power(probs) == POWER
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4])
+def test_a_confident_network_map_is_left_as_it_is(factor):
+    """A network's map can be as certain away from its boundaries as an upsampled mask (MediaPipe's person
+    maps: ~90% of pixels ≥ 0.999) but its transition spans many low-resolution pixels: not sharpened."""
+    probs = _disc(512, factor, transition=1.5)
+    assert saturated_share(probs) >= 0.2
+    assert ramp_pieces(probs) > MAX_PIECES and lowres_power(probs) == 1
 
 
 @pytest.mark.parametrize("width", [4, 16, 30])
