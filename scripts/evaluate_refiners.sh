@@ -26,3 +26,16 @@ for hard in no-hard hard; do
       "${checkpoints[@]}" --json "$OUT/${set}_$hard.json" | tee "$OUT/${set}_$hard.txt"
   done
 done
+# blocky label masks (x8, nearest neighbour down and up, as label maps are resized): every val list, CamVid too
+# (its ground truth made blocky, both refiners)
+spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse blocky \
+  --list $D/camvid/val.txt --num-classes 11 --ignore-index 11 --class-names camvid \
+  "${camvid_checkpoints[@]}" --json "$OUT/camvid_blocky.json" | tee "$OUT/camvid_blocky.txt"
+spnrefine benchmark refinement --images $D/coco128/images --masks $D/coco128/masks --coarse blocky \
+  --list $D/coco128/val.txt --num-classes 201 --ignore-index 0 --present-classes \
+  "${checkpoints[@]}" --json "$OUT/coco128_blocky.json" | tee "$OUT/coco128_blocky.txt"
+for set in weizmann_horses pennfudan; do
+  spnrefine benchmark refinement --images $D/$set/images --masks $D/$set/masks --coarse blocky \
+    --list $D/$set/val.txt --num-classes 2 --ignore-index 255 \
+    "${checkpoints[@]}" --json "$OUT/${set}_blocky.json" | tee "$OUT/${set}_blocky.txt"
+done

@@ -135,16 +135,17 @@ def benchmark_refinement(
     masks: Annotated[Path, typer.Option(help="Folder of ground-truth label PNGs (same stems).")],
     coarse: Annotated[
         str, typer.Option(help="Folder of coarse probabilities <stem>.npy (K, H, W), or 'lowres': synthesized from "
-                               "the ground truth (one-hot, area-downsampled x8 or --lowres-factor, bilinear up).")
+                               "the ground truth (one-hot, area-downsampled x8 or --lowres-factor, bilinear up), "
+                               "or 'blocky': hard labels sampled at 1/8 (--lowres-factor), nearest neighbour up.")
     ],
     list_file: Annotated[Optional[Path], typer.Option("--list", help="File names or stems to use, one per line.")] = None,
     num_classes: Annotated[int, typer.Option(help="Classes scored (K may include a void channel).")] = 11,
     ignore_index: Annotated[Optional[int], typer.Option(help="Ground-truth label to ignore.")] = 11,
     present_classes: Annotated[
-        bool, typer.Option(help="lowres: synthesize on the classes present in each mask (large or sparse label ids).")
+        bool, typer.Option(help="lowres/blocky: synthesize on the classes present in each mask (large or sparse ids).")
     ] = False,
     hard: Annotated[bool, typer.Option(help="Give the methods hard labels (as refine does for label masks).")] = False,
-    lowres_factor: Annotated[int, typer.Option(min=2, help="lowres: the downsampling factor.")] = 8,
+    lowres_factor: Annotated[int, typer.Option(min=2, help="lowres/blocky: the downsampling factor.")] = 8,
     checkpoint: Annotated[
         list[str], typer.Option(help="Refiner: 'agnostic', 'camvid' or a file (repeat to compare).")
     ] = ["agnostic"],
@@ -169,7 +170,9 @@ def benchmark_refinement(
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
               for c, stem in zip(checkpoint, stems)]
     refiners = {label: Refiner.load(c, sharpen_lowres=sharpen_lowres) for label, c in zip(labels, checkpoint)}
-    source = CoarseSource(None if coarse == "lowres" else Path(coarse), present_classes, hard, lowres_factor)
+    synthesized = coarse in ("lowres", "blocky")
+    source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
+                          blocky=coarse == "blocky")
     rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf),
                               num_classes, ignore_index)
     for line in format_rows(rows):

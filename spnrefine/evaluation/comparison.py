@@ -2,9 +2,11 @@
 
 Coarse masks come from a folder of (K, H, W) ``.npy`` probabilities, or are synthesized from the ground
 truth as low-resolution masks (``lowres``: each class's one-hot mask area-downsampled ×8 and upsampled
-bilinearly — deterministic, no randomness). With ``hard`` the methods get hard labels instead, turned
-into probabilities exactly as ``spnrefine refine`` does for label masks. Label sets with large or sparse
-ids (COCO) are handled per image on the classes present (``present_classes``) and mapped back for scoring.
+bilinearly — deterministic, no randomness), or as blocky label masks (``blocky``: sampled at 1/8 resolution
+and upsampled by nearest neighbour, as label maps are resized). With ``hard`` (always for ``blocky``) the
+methods get hard labels instead, turned into probabilities exactly as ``spnrefine refine`` does for label
+masks. Label sets with large or sparse ids (COCO) are handled per image on the classes present
+(``present_classes``) and mapped back for scoring.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CoarseSource:
     present_classes: bool = False
     hard: bool = False
     factor: int = LOWRES_FACTOR  # of the synthesized low-resolution masks
+    blocky: bool = False  # synthesized by nearest neighbour (hard labels) instead of area + bilinear
 
 
 def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FACTOR) -> np.ndarray:
@@ -60,6 +63,16 @@ def lowres_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FA
     return probs / np.maximum(probs.sum(0, keepdims=True), 1e-6)
 
 
+def blocky_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FACTOR) -> np.ndarray:
+    """(H, W) ids in [0, K) → (K, H, W) one-hot float32 of the ids sampled at 1/factor resolution and upsampled by
+    nearest neighbour (blocks of ``factor`` or ``factor`` + 1 pixels)."""
+    height, width = labels.shape
+    small = cv2.resize(labels.astype(np.int32), (max(1, width // factor), max(1, height // factor)),
+                       interpolation=cv2.INTER_NEAREST)
+    blocky = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+    return (blocky[None] == np.arange(num_channels)[:, None, None]).astype(np.float32)
+
+
 def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: int, ignore_index: int | None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(K, H, W) coarse probabilities and (K,) the scored id of each channel (−1: none)."""
@@ -69,13 +82,14 @@ def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: 
     elif source.present_classes:
         labels, present = renumber_present(truth, ignore_index)
         lookup = np.append(present, -1)  # the last channel stands for the ignored pixels
-        probs = lowres_coarse(labels, len(lookup), source.factor)
+        probs = (blocky_coarse if source.blocky else lowres_coarse)(labels, len(lookup), source.factor)
     else:
         channels = num_classes + (1 if ignore_index == num_classes else 0)  # e.g. CamVid's void channel
         ignored = truth == ignore_index if ignore_index is not None else np.zeros(truth.shape, bool)
         lookup = np.arange(channels)
-        probs = lowres_coarse(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels, source.factor)
-    if source.hard:
+        synthesize = blocky_coarse if source.blocky else lowres_coarse
+        probs = synthesize(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels, source.factor)
+    if source.hard or source.blocky:
         probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
     return probs, lookup
 

@@ -72,11 +72,36 @@ the refiner learned from network outputs, which are uncertain near boundaries. C
 CamVid training images (hard ESPNet labels: +0.49 mIoU at 1–1.5 px, +0.38 at 2, −1.2 at 6, 0 unblurred)."""
 
 
-def soften(probs: np.ndarray) -> np.ndarray:
-    """(K, H, W) probabilities of hard labels → blurred near label boundaries, renormalized."""
+MIN_LATTICE_LINES = 8
+"""A mask is taken as blocky only if its label changes fall on at least this many distinct columns and rows."""
+
+
+def block_size(labels: np.ndarray) -> int:
+    """(H, W) ids → the side of the blocks of a mask upsampled by nearest neighbour from a low resolution (every
+    label change falls between two blocks: the columns and rows where labels change are at least a block
+    apart), or 1 for any other mask (a boundary that is not axis-aligned changes at neighbouring columns)."""
+    sides = []
+    for axis in (1, 0):
+        changes = np.diff(labels, axis=axis).any(axis=1 - axis)  # per column (row): a label changes before it
+        lines = np.flatnonzero(changes)
+        if len(lines) < MIN_LATTICE_LINES:
+            return 1
+        sides.append(int(np.diff(lines).min()))
+    return max(1, min(sides))
+
+
+def hard_label_sigma(labels: np.ndarray) -> float:
+    """Blur of a hard label mask, pixels: ``HARD_LABEL_BLUR`` of the diagonal, or half a block for a blocky mask
+    (nearest-neighbour upsampled: its boundaries are off by up to a block, so they are made that uncertain)."""
+    return max(0.5, HARD_LABEL_BLUR * float(np.hypot(*labels.shape)), block_size(labels) / 2)
+
+
+def soften(probs: np.ndarray, sigma: float | None = None) -> np.ndarray:
+    """(K, H, W) probabilities of hard labels → blurred near label boundaries (by ``sigma``; None: as
+    ``hard_label_sigma`` of their argmax), renormalized."""
     import cv2
 
-    sigma = max(0.5, HARD_LABEL_BLUR * float(np.hypot(*probs.shape[1:])))
+    sigma = hard_label_sigma(probs.argmax(0)) if sigma is None else sigma
     blurred = np.stack([cv2.GaussianBlur(p, (0, 0), sigma) for p in probs])
     return blurred / blurred.sum(0, keepdims=True)
 

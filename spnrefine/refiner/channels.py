@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..io.coarse import HARD_LABEL_BLUR, HARD_LABEL_CONFIDENCE
+from ..io.coarse import HARD_LABEL_CONFIDENCE, hard_label_sigma
 from .softness import sharpened
 
 ACTIVE_THRESHOLD = 0.01
@@ -125,7 +125,8 @@ class ProbabilityChannels:
 
 class LabelChannels:
     """(H, W) class ids as ``refine`` reads label masks: 0.9 on the label and 0.1 spread over all K classes
-    (ignored pixels uniform), blurred by ``HARD_LABEL_BLUR`` of the image diagonal. Exact for absent classes."""
+    (ignored pixels uniform), blurred by ``io.coarse.hard_label_sigma`` (0.25% of the image diagonal; half a
+    block for a nearest-neighbour upsampled mask). Exact for absent classes."""
 
     def __init__(self, labels: np.ndarray, num_classes: int, ignore_index: int | None = None):
         self.labels = labels
@@ -136,7 +137,7 @@ class LabelChannels:
             valid &= labels != ignore_index
         self.channels = Channels.of(np.unique(labels[valid]), num_classes)
         self.shape = labels.shape
-        self.sigma = max(0.5, HARD_LABEL_BLUR * float(np.hypot(*labels.shape)))
+        self.sigma = hard_label_sigma(labels)
 
     @property
     def margin(self) -> int:

@@ -7,7 +7,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from spnrefine.cli import app
-from spnrefine.evaluation.comparison import CoarseSource, coarse_for, lowres_coarse, scored
+from spnrefine.evaluation.comparison import CoarseSource, blocky_coarse, coarse_for, lowres_coarse, scored
 from spnrefine.io.writers import write_label_png
 
 
@@ -18,6 +18,18 @@ def test_lowres_coarse_is_a_blurred_one_hot_that_keeps_large_regions():
     assert probs.shape == (3, 64, 80) and np.allclose(probs.sum(0), 1, atol=1e-5)
     assert (probs.argmax(0)[:, :36] == 0).all() and (probs.argmax(0)[:, 44:] == 2).all()
     assert np.allclose(probs[1], 0)  # an absent class stays absent
+
+
+def test_blocky_coarse_is_nearest_neighbour_blocks_given_as_blurred_hard_labels():
+    labels = np.zeros((64, 80), np.int64)
+    labels[10:50, 13:61] = 1
+    blocky = blocky_coarse(labels, 2)
+    assert set(np.unique(blocky)) == {0, 1} and (blocky.sum(0) == 1).all()
+    columns = np.flatnonzero(np.diff(blocky[1], axis=1).any(0)) + 1  # where the label changes along rows
+    rows = np.flatnonzero(np.diff(blocky[1], axis=0).any(1)) + 1
+    assert (columns % 8 == 0).all() and (rows % 8 == 0).all()
+    probs, _ = coarse_for(CoarseSource(blocky=True, factor=8), "x", labels, 2, None)
+    assert 0.05 < probs[1].min() < probs[1].max() < 0.96  # hard labels at 0.9, blurred (blocky implies hard)
 
 
 def test_present_classes_map_back_to_their_original_ids():
