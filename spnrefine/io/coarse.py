@@ -81,9 +81,8 @@ def block_size(labels: np.ndarray) -> int:
     label change falls between two blocks: the columns and rows where labels change are at least a block
     apart), or 1 for any other mask (a boundary that is not axis-aligned changes at neighbouring columns)."""
     sides = []
-    for axis in (1, 0):
-        changes = np.diff(labels, axis=axis).any(axis=1 - axis)  # per column (row): a label changes before it
-        lines = np.flatnonzero(changes)
+    for changes in ((labels[:, 1:] != labels[:, :-1]).any(0), (labels[1:] != labels[:-1]).any(1)):
+        lines = np.flatnonzero(changes)  # columns (rows) before which a label changes
         if len(lines) < MIN_LATTICE_LINES:
             return 1
         sides.append(int(np.diff(lines).min()))
