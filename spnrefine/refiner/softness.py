@@ -31,6 +31,8 @@ SAMPLED_PIXELS = 1 << 15
 """About this many pixels (rows spread over the image) are read to tell how certain a map is."""
 MAX_PIECES = 9.0
 """A map is an upsampled hard mask only if its ramps bend at most this often per boundary crossing."""
+MAX_PIECES_8BIT = 7.5
+"""The same for a map stored in 8 bits (a matte): rounding hides a network's gentler bends, so fewer count."""
 SAMPLED_LINES = 128
 """About this many rows and as many columns are read to count the bends of the ramps."""
 
@@ -50,11 +52,11 @@ def ramp_pieces(probs: np.ndarray) -> float:
     height, width = probs.shape[1:]
     rows = probs[:, :: max(1, height // SAMPLED_LINES)]
     columns = probs[:, :, :: max(1, width // SAMPLED_LINES)].transpose(0, 2, 1)
+    # rounding to 8 bits bends a straight ramp by one step often, by two rarely
+    tolerance = 1.5 / 255 if eight_bit(rows) else 1e-4
     bends = crossings = 0
     for lines in (rows, columns):
         top = lines.max(0).astype(np.float64)
-        quantized = np.abs(top * 255 - np.round(top * 255)).max() < 1e-3  # an 8-bit matte: rounding bends it
-        tolerance = 1.5 / 255 if quantized else 1e-4  # rounding bends a straight ramp by one step often, by two rarely
         uncertain = top < SATURATED
         inside = uncertain[:, :-2] & uncertain[:, 1:-1] & uncertain[:, 2:]
         curvature = np.abs(top[:, 2:] - 2 * top[:, 1:-1] + top[:, :-2])
@@ -64,13 +66,21 @@ def ramp_pieces(probs: np.ndarray) -> float:
     return bends / max(crossings, 1)
 
 
+def eight_bit(probs: np.ndarray) -> bool:
+    """Whether (K, h, W) probabilities are multiples of 1/255 (a map stored as an 8-bit image)."""
+    top = probs.max(0).astype(np.float64)
+    return bool(np.abs(top * 255 - np.round(top * 255)).max() < 1e-3)
+
+
 def lowres_power(probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the power to raise them to before refinement: ``POWER`` for an upsampled hard
-    mask (``SATURATED_SHARE`` of its pixels certain, ramps of at most ``MAX_PIECES`` straight pieces), else 1
-    (as they are)."""
+    mask (``SATURATED_SHARE`` of its pixels certain, ramps of at most ``MAX_PIECES`` straight pieces, or
+    ``MAX_PIECES_8BIT`` stored in 8 bits), else 1 (as they are)."""
     if saturated_share(probs) < SATURATED_SHARE:
         return 1.0
-    return POWER if ramp_pieces(probs) <= MAX_PIECES else 1.0
+    height = probs.shape[1]
+    bound = MAX_PIECES_8BIT if eight_bit(probs[:, :: max(1, height // SAMPLED_LINES)]) else MAX_PIECES
+    return POWER if ramp_pieces(probs) <= bound else 1.0
 
 
 def sharpened(probs: np.ndarray, power: float, counts: np.ndarray | None = None) -> np.ndarray:

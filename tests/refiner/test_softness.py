@@ -58,11 +58,14 @@ def test_an_upsampled_hard_mask_ramps_in_few_pieces(factor, eight_bit):
     assert ramp_pieces(probs) <= MAX_PIECES and lowres_power(probs) == POWER
 
 
-@pytest.mark.parametrize("factor", [1, 2, 4])
-def test_a_confident_network_map_is_left_as_it_is(factor):
+@pytest.mark.parametrize("factor, eight_bit", [(1, False), (2, False), (4, False), (1, True), (2, True)])
+def test_a_confident_network_map_is_left_as_it_is(factor, eight_bit):
     """A network's map can be as certain away from its boundaries as an upsampled mask (MediaPipe's person
-    maps: ~90% of pixels ≥ 0.999) but its transition spans many low-resolution pixels: not sharpened."""
+    maps: ~90% of pixels ≥ 0.999) but its transition spans many low-resolution pixels: not sharpened. (Stored
+    in 8 bits and upsampled ×4, rounding hides its bends: the model card's limitation.)"""
     probs = _disc(512, factor, transition=1.5)
+    if eight_bit:
+        probs = np.round(probs * 255) / 255
     assert saturated_share(probs) >= 0.2
     assert ramp_pieces(probs) > MAX_PIECES and lowres_power(probs) == 1
 
