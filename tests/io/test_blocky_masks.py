@@ -44,6 +44,13 @@ def test_masks_that_are_not_blocky_have_block_size_one():
     rectangle = np.zeros((200, 300), np.int64)
     rectangle[40:120, 64:192] = 1  # few lines: no evidence of a lattice
     assert block_size(rectangle) == 1
+    rng = np.random.default_rng(0)
+    boxes = np.zeros((400, 600), np.int64)  # axis-aligned boxes anywhere (a layout mask): irregular lines
+    for k in range(12):
+        top, left = rng.integers(0, 350), rng.integers(0, 550)
+        height, width = rng.integers(10, 80, 2)
+        boxes[top:top + height, left:left + width] = k % 3 + 1
+    assert block_size(boxes) == 1
     one_hot = np.stack([scene == k for k in range(4)]).astype(np.float32)
     smooth = cv2.resize(cv2.resize(one_hot.transpose(1, 2, 0), (62, 45), interpolation=cv2.INTER_AREA), (500, 360),
                         interpolation=cv2.INTER_LINEAR).argmax(2)
