@@ -55,12 +55,15 @@ def scene(height: int, width: int, image: Path | None = None) -> np.ndarray:
 
 
 def layout(height: int, width: int, present: int) -> np.ndarray:
-    """(H, W) int64 ids 0..present-1: blocks of a fixed pattern, scaled with the image."""
+    """(H, W) int64 ids 0..present-1: regions of a fixed pattern, scaled with the image, with wavy sides (a mask
+    of straight-sided blocks would be a blocky mask, which is blurred more: ``io.coarse.block_size``)."""
     rng = np.random.default_rng(1)
     small = rng.integers(0, present, (12, 16))
     small[np.unravel_index(np.arange(present) % small.size, small.shape)] = np.arange(present)  # each one present
-    return cv2.resize(small.astype(np.uint8 if present < 256 else np.uint16), (width, height),
-                      interpolation=cv2.INTER_NEAREST).astype(np.int64)
+    rows = np.arange(height)[:, None]
+    wave = width / 64 * np.sin(rows * 6 * np.pi / height)  # columns shift by up to 1/64 of the width
+    columns = np.clip((np.arange(width)[None] + wave) * 16 / width, 0, 15).astype(np.int32)
+    return small[(rows * 12 // height).astype(np.int32), columns].astype(np.int64)
 
 
 def coarse_input(case: Case):

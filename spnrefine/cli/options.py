@@ -65,8 +65,9 @@ BackboneWeights = Annotated[
 ]
 SharpenLowres = Annotated[
     bool, typer.Option(help="Sharpen probability maps that are upsampled hard masks (≥ 20% of pixels ≥ 0.999, "
-                            "ramps in ≤ 9 straight pieces) before refining them; their labels stay. Off: refine "
-                            "them as given.")
+                            "ramps in ≤ 9 straight pieces) before refining them, their labels kept; blocky maps "
+                            "(nearest-neighbour upsampled) are interpolated bilinearly first. Off: refine them as "
+                            "given.")
 ]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]

@@ -14,7 +14,7 @@ from ..io.checkpoints import load_weights
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
-from .softness import lowres_power
+from .softness import lowres_power, unblocked
 from .tiles import MARGIN, STEERING_MARGIN, STEERING_SPAN, TILE, spans_with_context, steering_windows
 from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
 
@@ -69,8 +69,11 @@ class Refiner:
         return self._forward(np.stack(images), probabilities, None)
 
     def _powers(self, probabilities: torch.Tensor) -> bool:
-        """Whether any of (N, K, H, W) probabilities is to be sharpened (``refiner.softness``)."""
-        return self.sharpen_lowres and any(lowres_power(p.cpu().numpy()) != 1 for p in probabilities)
+        """Whether any of (N, K, H, W) probabilities is to be resampled or sharpened (``refiner.softness``)."""
+        if not self.sharpen_lowres:
+            return False
+        maps = [p.cpu().numpy() for p in probabilities]
+        return any(unblocked(p) is not None or lowres_power(p) != 1 for p in maps)
 
     def _forward(self, images: np.ndarray, probabilities, counts: torch.Tensor | None) -> torch.Tensor:
         """(N, H, W, 3) uint8 and (N, k, H, W) probabilities → refined (N, k, H, W) on this device."""
@@ -123,6 +126,8 @@ class Refiner:
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
+            smooth = unblocked(coarse.probs)
+            coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None

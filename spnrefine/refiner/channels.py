@@ -94,6 +94,12 @@ class ProbabilityChannels:
         self.channels = Channels.of(active, probs.shape[0])
         self.shape = probs.shape[1:]
 
+    def resampled(self, probs: np.ndarray) -> ProbabilityChannels:
+        """The same channels over other (K, H, W) probabilities of no larger peaks (``refiner.softness.unblocked``)."""
+        resampled = copy.copy(self)
+        resampled.probs = probs
+        return resampled
+
     def raised(self, power: float) -> ProbabilityChannels:
         """The same map, its windows raised to ``power`` (``refiner.softness.sharpened``)."""
         raised = copy.copy(self)

@@ -12,8 +12,9 @@ the boundary becomes a step that propagation snaps to the image. Network outputs
 A confident network is certain too (MediaPipe's person maps: ~90% of pixels ≥ 0.999), and its soft band carries
 what it is unsure of (sharpened, the refiner's gain on them fell from +0.70 to +0.16 mIoU): what tells an
 upsampled hard mask is that its band is a pixel or two wide at the low resolution, i.e. it ramps in a few
-straight pieces (``ramp_pieces``). Chosen on training images and the held-out training sequence 0006R0 only
-(models/README.md).
+straight pieces (``ramp_pieces``). A map upsampled by nearest neighbour (blocks) is first interpolated as if
+it had been upsampled bilinearly (``unblocked``). Chosen on training images and the held-out training sequence
+0006R0 only (models/README.md).
 """
 
 from __future__ import annotations
@@ -81,6 +82,34 @@ def lowres_power(probs: np.ndarray) -> float:
     height = probs.shape[1]
     bound = MAX_PIECES_8BIT if eight_bit(probs[:, :: max(1, height // SAMPLED_LINES)]) else MAX_PIECES
     return POWER if ramp_pieces(probs) <= bound else 1.0
+
+
+def unblocked(probs: np.ndarray) -> np.ndarray | None:
+    """(K, H, W) probabilities upsampled by nearest neighbour (constant blocks, e.g. ``F.interpolate``'s default)
+    → the same low-resolution map upsampled bilinearly, float32; None for a map that is not blocky. Blocks hide
+    where inside them a boundary lies; interpolation puts it where the block values say (and a hard mask's map
+    then ramps straight, so it is sharpened next)."""
+    import cv2
+
+    from ..io.coarse import lattice_side
+
+    height, width = probs.shape[1:]
+    rows = probs[:, :: max(1, height // SAMPLED_LINES)].max(0)  # top probability of sampled rows and columns
+    columns = probs[:, :, :: max(1, width // SAMPLED_LINES)].max(0)
+    across, down = (rows[:, 1:] != rows[:, :-1]).any(0), (columns[1:] != columns[:-1]).any(1)  # block boundaries
+    side = min(lattice_side(across), lattice_side(down))
+    if side < 2:
+        return None
+    scales = []
+    for changes in (across, down):
+        gaps = np.diff(np.flatnonzero(changes))
+        scales.append(float(gaps[gaps <= side + 1].mean()))  # blocks of a non-integer scale: side or side + 1
+    columns, rows = (max(1, round(width / scales[0])), max(1, round(height / scales[1])))
+    centres_x = np.minimum(((np.arange(columns) + 0.5) * width / columns).astype(np.int64), width - 1)
+    centres_y = np.minimum(((np.arange(rows) + 0.5) * height / rows).astype(np.int64), height - 1)
+    small = np.asarray(probs, np.float32)[:, centres_y][:, :, centres_x]  # each block's value, at its centre
+    resampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in small])
+    return resampled / np.maximum(resampled.sum(0, keepdims=True), 1e-12)
 
 
 def sharpened(probs: np.ndarray, power: float, counts: np.ndarray | None = None) -> np.ndarray:

@@ -10,7 +10,15 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import ProbabilityChannels
-from spnrefine.refiner.softness import MAX_PIECES, POWER, lowres_power, ramp_pieces, saturated_share, sharpened
+from spnrefine.refiner.softness import (
+    MAX_PIECES,
+    POWER,
+    lowres_power,
+    ramp_pieces,
+    saturated_share,
+    sharpened,
+    unblocked,
+)
 
 
 def _ramp(width: int, size: int = 64) -> np.ndarray:
@@ -68,6 +76,37 @@ def test_a_confident_network_map_is_left_as_it_is(factor, eight_bit):
         probs = np.round(probs * 255) / 255
     assert saturated_share(probs) >= 0.2
     assert ramp_pieces(probs) > MAX_PIECES and lowres_power(probs) == 1
+
+
+@pytest.mark.parametrize("size", [(360, 480), (333, 500)])
+def test_a_map_upsampled_by_nearest_neighbour_is_interpolated_as_if_bilinearly(size):
+    """Blocks of constant probabilities (F.interpolate's default mode; 500 / 62 px is not a whole number): the
+    low-resolution map is read at the block centres and upsampled bilinearly, exactly; then sharpened."""
+    import cv2
+
+    height, width = size
+    rows, columns = np.mgrid[:height, :width] + 0.5
+    disc = (np.hypot(rows - 150, columns - 230) < 100).astype(np.float32)
+    small = cv2.resize(disc, (width // 8, height // 8), interpolation=cv2.INTER_AREA)
+    bilinear = to_two_channels(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR))
+    blocky = to_two_channels(cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST))
+    np.testing.assert_allclose(unblocked(blocky), bilinear, atol=1e-6)
+    assert lowres_power(unblocked(blocky)) == POWER
+    assert unblocked(bilinear) is None and unblocked(_disc(512, 2, transition=1.5)) is None
+
+
+def test_a_blocky_map_is_refined_as_its_bilinear_version():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    image = cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (160, 120), interpolation=cv2.INTER_CUBIC)
+    small = rng.dirichlet(np.ones(3), (15, 20)).transpose(2, 0, 1).astype(np.float32)
+    blocky = np.stack([cv2.resize(p, (160, 120), interpolation=cv2.INTER_NEAREST) for p in small])
+    bilinear = np.stack([cv2.resize(p, (160, 120), interpolation=cv2.INTER_LINEAR) for p in small])
+    refiner = Refiner.load("agnostic")
+    np.testing.assert_allclose(refiner.refine(image, blocky), refiner.refine(image, bilinear), atol=1e-5)
+    as_given = Refiner.load("agnostic", sharpen_lowres=False).refine(image, blocky)
+    assert np.abs(as_given - refiner.refine(image, blocky)).max() > 0.05
 
 
 @pytest.mark.parametrize("width", [4, 16, 30])
