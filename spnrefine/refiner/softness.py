@@ -19,8 +19,11 @@ it had been upsampled bilinearly (``unblocked``). Chosen on training images and 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
+
+from ..io.coarse import lattice_side
 
 POWER = 20.0
 """γ for an upsampled hard mask: its ramps (×2: ~4 px, ×16: ~30 px) become steps of a pixel or two."""
@@ -36,6 +39,8 @@ MAX_PIECES_8BIT = 7.5
 """The same for a map stored in 8 bits (a matte): rounding hides a network's gentler bends, so fewer count."""
 SAMPLED_LINES = 128
 """About this many rows and as many columns are read to count the bends of the ramps."""
+BLOCK_LINES = 32
+"""About this many rows (and, for a blocky map, columns) are read to find the lattice of its blocks."""
 
 
 def saturated_share(probs: np.ndarray) -> float:
@@ -89,14 +94,13 @@ def unblocked(probs: np.ndarray) -> np.ndarray | None:
     → the same low-resolution map upsampled bilinearly, float32; None for a map that is not blocky. Blocks hide
     where inside them a boundary lies; interpolation puts it where the block values say (and a hard mask's map
     then ramps straight, so it is sharpened next)."""
-    import cv2
-
-    from ..io.coarse import lattice_side
-
     height, width = probs.shape[1:]
-    rows = probs[:, :: max(1, height // SAMPLED_LINES)].max(0)  # top probability of sampled rows and columns
-    columns = probs[:, :, :: max(1, width // SAMPLED_LINES)].max(0)
-    across, down = (rows[:, 1:] != rows[:, :-1]).any(0), (columns[1:] != columns[:-1]).any(1)  # block boundaries
+    rows = probs[:, :: max(1, height // BLOCK_LINES)].max(0)  # top probability of sampled rows
+    across = (rows[:, 1:] != rows[:, :-1]).any(0)  # columns before which a value changes: block boundaries
+    if lattice_side(across) < 2:  # most maps end here, having read a few rows
+        return None
+    columns = probs[:, :, :: max(1, width // BLOCK_LINES)].max(0)
+    down = (columns[1:] != columns[:-1]).any(1)
     side = min(lattice_side(across), lattice_side(down))
     if side < 2:
         return None
