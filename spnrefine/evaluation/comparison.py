@@ -26,19 +26,29 @@ from ..labels import renumber_present
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
-Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (image, (K, H, W) probs) → (K, H, W)
+Method = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+"""(image, (K, H, W) probabilities, (H, W) hard labels or None) → (K, H, W)."""
 LOWRES_FACTOR = 8
 
 
 def methods(refiners: dict | None = None, include_crf: bool = True) -> dict[str, Method]:
-    """name → method; ``refiners``: label → a loaded ``Refiner``."""
-    table: dict[str, Method] = {"coarse": lambda image, probs: probs}
+    """name → method; ``refiners``: label → a loaded ``Refiner``, given hard labels as ``refine`` reads label
+    masks (the others get their probabilities)."""
+    table: dict[str, Method] = {"coarse": lambda image, probs, labels: probs}
     if include_crf:
-        table["dense CRF"] = dense_crf
-    table["guided filter"] = guided_filter
+        table["dense CRF"] = lambda image, probs, labels: dense_crf(image, probs)
+    table["guided filter"] = lambda image, probs, labels: guided_filter(image, probs)
     for label, refiner in (refiners or {}).items():
-        table[label] = refiner.refine
+        table[label] = _refining(refiner)
     return table
+
+
+def _refining(refiner) -> Method:
+    def run(image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        if labels is None:
+            return refiner.refine(image, probs)
+        return refiner.refine_labels(image, labels, probs.shape[0])
+    return run
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,9 @@ def blocky_coarse(labels: np.ndarray, num_channels: int, factor: int = LOWRES_FA
 
 
 def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: int, ignore_index: int | None
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(K, H, W) coarse probabilities and (K,) the scored id of each channel (−1: none)."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(K, H, W) coarse probabilities, (K,) the scored id of each channel (−1: none) and, for hard inputs, the
+    (H, W) hard labels they were made from (None for probabilities)."""
     if source.folder is not None:
         probs = read_probability_map(Path(source.folder) / f"{stem}.npy")
         lookup = np.arange(probs.shape[0])
@@ -89,9 +100,10 @@ def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: 
         lookup = np.arange(channels)
         synthesize = blocky_coarse if source.blocky else lowres_coarse
         probs = synthesize(np.where(ignored, channels - 1, truth).clip(0, channels - 1), channels, source.factor)
-    if source.hard or source.blocky:
-        probs = soften(labels_to_probabilities(probs.argmax(0), probs.shape[0], None))
-    return probs, lookup
+    if not (source.hard or source.blocky):
+        return probs, lookup, None
+    labels = probs.argmax(0)
+    return soften(labels_to_probabilities(labels, probs.shape[0], None)), lookup, labels
 
 
 def scored(probs: np.ndarray, lookup: np.ndarray) -> np.ndarray:
@@ -105,10 +117,10 @@ def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, t
     each method's per-class IoU."""
     metrics = {name: SegmentationMetrics(num_classes, ignore_index) for name in table}
     seconds = dict.fromkeys(table, 0.0)
-    for image, truth, probs, lookup in _items(images, masks, names, source, num_classes, ignore_index):
+    for image, truth, probs, lookup, labels in _items(images, masks, names, source, num_classes, ignore_index):
         for method, run in table.items():
             began = time.perf_counter()
-            refined = run(image, probs)
+            refined = run(image, probs, labels)
             seconds[method] += time.perf_counter() - began
             metrics[method].update(scored(refined, lookup), truth)
     rows, per_class = [], {}
@@ -127,8 +139,8 @@ def _items(images: Path, masks: Path, names: list[str], source: CoarseSource, nu
         image_path = image_in(images, name)
         mask_path = Path(masks) / f"{stem}.png"
         truth = check_label_range(read_label_png(mask_path), num_classes, ignore_index, mask_path)
-        probs, lookup = coarse_for(source, stem, truth, num_classes, ignore_index)
-        yield read_image(image_path), truth, probs, lookup
+        probs, lookup, labels = coarse_for(source, stem, truth, num_classes, ignore_index)
+        yield read_image(image_path), truth, probs, lookup, labels
 
 
 def format_rows(rows: list[dict]) -> list[str]:

@@ -102,12 +102,12 @@ MAX_BLOCK_BLUR = 8.0
 +1), and the blur's cost grows with it."""
 
 
-def hard_label_sigma(labels: np.ndarray) -> float:
+def hard_label_sigma(labels: np.ndarray, block: int | None = None) -> float:
     """Blur of a hard label mask, pixels: ``HARD_LABEL_BLUR`` of the diagonal, or half a block (at most
     ``MAX_BLOCK_BLUR``) for a blocky mask (nearest-neighbour upsampled: its boundaries are off by up to a block,
-    so they are made that uncertain)."""
+    so they are made that uncertain). block: its ``block_size`` if known."""
     default = max(0.5, HARD_LABEL_BLUR * float(np.hypot(*labels.shape)))
-    return max(default, min(block_size(labels) / 2, MAX_BLOCK_BLUR))
+    return max(default, min((block_size(labels) if block is None else block) / 2, MAX_BLOCK_BLUR))
 
 
 def soften(probs: np.ndarray, sigma: float | None = None) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -17,6 +18,10 @@ from .network import Guidance, SpnRefiner, fold_batchnorm
 from .softness import lowres_power, unblocked
 from .tiles import MARGIN, STEERING_MARGIN, STEERING_SPAN, TILE, spans_with_context, steering_windows
 from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
+
+HALF_RESOLUTION_BLOCK = 16
+"""A blocky label mask with blocks of at least this many pixels (their blur capped at ``io.coarse.MAX_BLOCK_BLUR``)
+is refined at half resolution first: the refiner reaches ~8 px (model card)."""
 
 
 class Refiner:
@@ -101,6 +106,15 @@ class Refiner:
         refined, _ = self.refine_channels(image, coarse, keep_labels=False)
         return coarse.channels.expand(refined)
 
+    def refine_labels(self, image: np.ndarray, labels: np.ndarray, num_classes: int,
+                      ignore_index: int | None = None) -> np.ndarray:
+        """One (H, W, 3) uint8 RGB image and its (H, W) mask of class ids → refined (K, H, W) float32, as
+        ``spnrefine refine`` reads label PNGs (``refiner.channels.LabelChannels``: hard labels blurred; a blocky
+        mask by half a block, and refined at half resolution first when its blocks are large)."""
+        coarse = self.fitting(LabelChannels(np.asarray(labels, np.int64), num_classes, ignore_index))
+        refined, _ = self.refine_channels(image, coarse, keep_labels=False)
+        return coarse.channels.expand(refined)
+
     def fitting(self, coarse: ProbabilityChannels | LabelChannels) -> ProbabilityChannels | LabelChannels:
         """The coarse map as this checkpoint takes it: one tied to a label set needs every channel of it."""
         if not (self.model.config.classes and coarse.channels.compact):
@@ -125,6 +139,8 @@ class Refiner:
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
+        if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
+            coarse = self._refined_at_half_resolution(image, coarse)
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
             smooth = unblocked(coarse.probs)
             coarse = coarse if smooth is None else coarse.resampled(smooth)
@@ -165,6 +181,23 @@ class Refiner:
                 if refined is not None:
                     refined[:, rows, cols] = window[0].cpu().numpy()
         return refined, None if winners is None else channels.labels(winners)
+
+    def _refined_at_half_resolution(self, image: np.ndarray, coarse: LabelChannels
+                                    ) -> ProbabilityChannels | LabelChannels:
+        """A blocky mask whose blocks are larger than the refiner reaches, refined at half resolution first (its
+        blocks half as large; recursively), upsampled bilinearly: the coarse map of the full-resolution pass.
+        Unchanged if a class would not survive halving."""
+        height, width = coarse.shape
+        size = (width // 2, height // 2)
+        labels = cv2.resize(coarse.labels.astype(np.int32), size, interpolation=cv2.INTER_NEAREST)
+        half = LabelChannels(labels.astype(np.int64), coarse.num_classes, coarse.ignore_index)
+        if not (np.array_equal(half.channels.ids, coarse.channels.ids)
+                and np.array_equal(half.channels.counts, coarse.channels.counts)):
+            return coarse
+        refined, _ = self.refine_channels(cv2.resize(image, size, interpolation=cv2.INTER_AREA), half,
+                                          keep_labels=False)
+        upsampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in refined])
+        return ProbabilityChannels.of_compact(upsampled, coarse.channels)
 
     def _steer(self, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:

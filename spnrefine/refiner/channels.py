@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..io.coarse import HARD_LABEL_CONFIDENCE, hard_label_sigma
+from ..io.coarse import HARD_LABEL_CONFIDENCE, block_size, hard_label_sigma
 from .softness import sharpened
 
 ACTIVE_THRESHOLD = 0.01
@@ -86,13 +86,22 @@ class ProbabilityChannels:
     to ``power`` (``refiner.softness``: an upsampled hard mask's ramps made steps; 1: as they are)."""
 
     def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD, power: float = 1.0):
-        self.probs, self.power = probs, power
+        self.probs, self.power, self.given_compact = probs, power, False
         peaks = probs.reshape(probs.shape[0], -1).max(1)
         active = np.flatnonzero(peaks >= threshold) if threshold > 0 else np.arange(probs.shape[0])
         if len(active) == 0:
             active = np.array([int(peaks.argmax())])
         self.channels = Channels.of(active, probs.shape[0])
         self.shape = probs.shape[1:]
+
+    @classmethod
+    def of_compact(cls, probs: np.ndarray, channels: Channels) -> ProbabilityChannels:
+        """(k, H, W) probabilities already on ``channels`` (a shared channel holding each of its classes' value,
+        as ``Refiner.refine_channels`` returns them)."""
+        made = cls.__new__(cls)
+        made.probs, made.power, made.given_compact = probs, 1.0, True
+        made.channels, made.shape = channels, probs.shape[1:]
+        return made
 
     def resampled(self, probs: np.ndarray) -> ProbabilityChannels:
         """The same channels over other (K, H, W) probabilities of no larger peaks (``refiner.softness.unblocked``)."""
@@ -119,7 +128,7 @@ class ProbabilityChannels:
 
     def _compact(self, rows: slice, cols: slice) -> np.ndarray:
         ids, counts = self.channels.ids, self.channels.counts
-        if not self.channels.compact:
+        if self.given_compact or not self.channels.compact:
             return np.ascontiguousarray(self.probs[:, rows, cols], dtype=np.float32)
         active = self.probs[ids[counts == 1], rows, cols].astype(np.float32)
         out = np.empty((len(ids), *active.shape[1:]), np.float32)
@@ -143,7 +152,8 @@ class LabelChannels:
             valid &= labels != ignore_index
         self.channels = Channels.of(np.unique(labels[valid]), num_classes)
         self.shape = labels.shape
-        self.sigma = hard_label_sigma(labels)
+        self.block = block_size(labels)  # > 1: upsampled by nearest neighbour from a lower resolution
+        self.sigma = hard_label_sigma(labels, self.block)
 
     @property
     def margin(self) -> int:

@@ -28,7 +28,8 @@ def test_blocky_coarse_is_nearest_neighbour_blocks_given_as_blurred_hard_labels(
     columns = np.flatnonzero(np.diff(blocky[1], axis=1).any(0)) + 1  # where the label changes along rows
     rows = np.flatnonzero(np.diff(blocky[1], axis=0).any(1)) + 1
     assert (columns % 8 == 0).all() and (rows % 8 == 0).all()
-    probs, _ = coarse_for(CoarseSource(blocky=True, factor=8), "x", labels, 2, None)
+    probs, _, hard = coarse_for(CoarseSource(blocky=True, factor=8), "x", labels, 2, None)
+    assert np.array_equal(hard, blocky.argmax(0))  # the refiners get the hard labels, as refine reads them
     assert 0.05 < probs[1].min() < probs[1].max() < 0.96  # hard labels at 0.9, blurred (blocky implies hard)
 
 
@@ -37,7 +38,8 @@ def test_present_classes_map_back_to_their_original_ids():
     truth[8:40, 8:40] = 150
     truth[:, :4] = 0
     truth[16:32, 16:32] = 7
-    probs, lookup = coarse_for(CoarseSource(present_classes=True), "x", truth, 201, 0)
+    probs, lookup, hard = coarse_for(CoarseSource(present_classes=True), "x", truth, 201, 0)
+    assert hard is None
     assert probs.shape[0] == 3 and lookup.tolist() == [7, 150, -1]
     predicted = scored(probs, lookup)
     assert predicted[24, 24] == 7 and predicted[12, 12] == 150

@@ -77,3 +77,31 @@ def test_a_blocky_mask_is_refined_closer_to_the_truth_with_half_a_block_of_blur(
             scores[name].update(refiner.refine_channels(image, channels)[1], truth)
     miou = {name: metrics.summary()["miou"] for name, metrics in scores.items()}
     assert miou["block"] > miou["usual"] > miou["coarse"], miou
+
+
+@needs_shared
+def test_large_blocks_are_refined_at_half_resolution_first(monkeypatch):
+    """weizmann_horses train images, ×16 nearest-neighbour masks (blocks beyond the refiner's reach): a first pass
+    at half resolution gives better masks than one pass; a large label space (compact channels) goes through
+    both passes too."""
+    import spnrefine.refiner.api as api
+
+    root = SHARED / "data" / "weizmann_horses"
+    refiner = Refiner.load("agnostic")
+    scores = {name: SegmentationMetrics(2, None, boundary=False) for name in ("one pass", "two passes")}
+    for stem in (root / "train.txt").read_text().split()[:6]:
+        image = read_image(root / "images" / f"{stem}.jpg")
+        truth = (read_label_png(root / "masks" / f"{stem}.png") > 0).astype(np.int64)
+        blocky = _blocky(truth, 16)
+        if block_size(blocky) < api.HALF_RESOLUTION_BLOCK:
+            continue  # a small image: too few blocks to tell
+        two = refiner.refine_labels(image, blocky, 2)
+        scores["two passes"].update(two.argmax(0), truth)
+        wide = refiner.refine_labels(image, np.where(blocky == 1, 120, 7), 150).argmax(0)  # ids 7 and 120 of 150
+        assert set(np.unique(wide)) <= {7, 120}  # compact channels through both passes, mapped back
+        assert (np.where(wide == 120, 1, 0) == two.argmax(0)).mean() > 0.95  # 0.1 spread over 150, not 2
+        with monkeypatch.context() as patch:
+            patch.setattr(api, "HALF_RESOLUTION_BLOCK", 10**9)
+            scores["one pass"].update(refiner.refine_labels(image, blocky, 2).argmax(0), truth)
+    miou = {name: metrics.summary()["miou"] for name, metrics in scores.items()}
+    assert miou["two passes"] > miou["one pass"] + 1, miou
