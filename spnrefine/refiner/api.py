@@ -134,7 +134,8 @@ class Refiner:
         then propagated in windows of at most ``tile`` × ``tile`` with ``margin`` pixels of context
         (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
-        unless ``coarse.power`` is set already."""
+        unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
+        more is refined at half resolution first."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
