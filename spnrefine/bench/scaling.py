@@ -84,7 +84,7 @@ def coarse_input(case: Case):
 def _measure(case: Case, checkpoint: str, image: Path | None) -> tuple[float, float]:
     """In a fresh process: (seconds, peak resident GB) of one refinement of the case."""
 
-    from ..io.coarse import labels_to_probabilities, soften
+    from ..io.coarse import hard_label_sigma, labels_to_probabilities, soften
     from ..refiner import Refiner
     from ..refiner.channels import LabelChannels, ProbabilityChannels
 
@@ -95,7 +95,8 @@ def _measure(case: Case, checkpoint: str, image: Path | None) -> tuple[float, fl
 
     def run():
         if case.kind == "labels" and case.every_channel:
-            channels = ProbabilityChannels(soften(labels_to_probabilities(coarse, case.classes, None)), 0)
+            channels = ProbabilityChannels(soften(labels_to_probabilities(coarse, case.classes, None),
+                                                  hard_label_sigma(coarse)), 0)
         elif case.kind == "labels":
             channels = LabelChannels(coarse, case.classes)
         else:

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..io.coarse import labels_to_probabilities, read_probability_map, soften
+from ..io.coarse import hard_label_sigma, labels_to_probabilities, read_probability_map, soften
 from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
 from ..labels import renumber_present
@@ -103,7 +103,7 @@ def coarse_for(source: CoarseSource, stem: str, truth: np.ndarray, num_classes: 
     if not (source.hard or source.blocky):
         return probs, lookup, None
     labels = probs.argmax(0)
-    return soften(labels_to_probabilities(labels, probs.shape[0], None)), lookup, labels
+    return soften(labels_to_probabilities(labels, probs.shape[0], None), hard_label_sigma(labels)), lookup, labels
 
 
 def scored(probs: np.ndarray, lookup: np.ndarray) -> np.ndarray:

@@ -50,16 +50,17 @@ def saturated_share(probs: np.ndarray) -> float:
     return float((probs[:, ::step].max(0) >= SATURATED).mean())
 
 
-def ramp_pieces(probs: np.ndarray) -> float:
+def ramp_pieces(probs: np.ndarray, quantized: bool | None = None) -> float:
     """(K, H, W) probabilities → how often the top probability changes slope inside the uncertain band, per
     change of label, along sampled rows and columns. A hard mask upsampled bilinearly ramps in 3–8 straight
     pieces (the low-resolution band is a pixel or two wide); a network's map bends at nearly every pixel, and
-    one upsampled from a low resolution in as many pieces as its transition has low-resolution pixels (12+)."""
+    one upsampled from a low resolution in as many pieces as its transition has low-resolution pixels (12+).
+    quantized: whether the map is stored in 8 bits (``eight_bit``; None: found out here)."""
     height, width = probs.shape[1:]
     rows = probs[:, :: max(1, height // SAMPLED_LINES)]
     columns = probs[:, :, :: max(1, width // SAMPLED_LINES)].transpose(0, 2, 1)
-    # rounding to 8 bits bends a straight ramp by one step often, by two rarely
-    tolerance = 1.5 / 255 if eight_bit(rows) else 1e-4
+    quantized = eight_bit(rows) if quantized is None else quantized
+    tolerance = 1.5 / 255 if quantized else 1e-4  # rounding to 8 bits bends a straight ramp by one step often
     bends = crossings = 0
     for lines in (rows, columns):
         top = lines.max(0).astype(np.float64)
@@ -84,9 +85,8 @@ def lowres_power(probs: np.ndarray) -> float:
     ``MAX_PIECES_8BIT`` stored in 8 bits), else 1 (as they are)."""
     if saturated_share(probs) < SATURATED_SHARE:
         return 1.0
-    height = probs.shape[1]
-    bound = MAX_PIECES_8BIT if eight_bit(probs[:, :: max(1, height // SAMPLED_LINES)]) else MAX_PIECES
-    return POWER if ramp_pieces(probs) <= bound else 1.0
+    quantized = eight_bit(probs[:, :: max(1, probs.shape[1] // SAMPLED_LINES)])
+    return POWER if ramp_pieces(probs, quantized) <= (MAX_PIECES_8BIT if quantized else MAX_PIECES) else 1.0
 
 
 def unblocked(probs: np.ndarray) -> np.ndarray | None:
@@ -97,20 +97,21 @@ def unblocked(probs: np.ndarray) -> np.ndarray | None:
     height, width = probs.shape[1:]
     rows = probs[:, :: max(1, height // BLOCK_LINES)].max(0)  # top probability of sampled rows
     across = (rows[:, 1:] != rows[:, :-1]).any(0)  # columns before which a value changes: block boundaries
-    if lattice_side(across) < 2:  # most maps end here, having read a few rows
+    side = lattice_side(across)
+    if side < 2:  # most maps end here, having read a few rows
         return None
     columns = probs[:, :, :: max(1, width // BLOCK_LINES)].max(0)
     down = (columns[1:] != columns[:-1]).any(1)
-    side = min(lattice_side(across), lattice_side(down))
+    side = min(side, lattice_side(down))
     if side < 2:
         return None
     scales = []
     for changes in (across, down):
         gaps = np.diff(np.flatnonzero(changes))
         scales.append(float(gaps[gaps <= side + 1].mean()))  # blocks of a non-integer scale: side or side + 1
-    columns, rows = (max(1, round(width / scales[0])), max(1, round(height / scales[1])))
-    centres_x = np.minimum(((np.arange(columns) + 0.5) * width / columns).astype(np.int64), width - 1)
-    centres_y = np.minimum(((np.arange(rows) + 0.5) * height / rows).astype(np.int64), height - 1)
+    small_width, small_height = max(1, round(width / scales[0])), max(1, round(height / scales[1]))
+    centres_x = np.minimum(((np.arange(small_width) + 0.5) * width / small_width).astype(np.int64), width - 1)
+    centres_y = np.minimum(((np.arange(small_height) + 0.5) * height / small_height).astype(np.int64), height - 1)
     small = np.asarray(probs, np.float32)[:, centres_y][:, :, centres_x]  # each block's value, at its centre
     resampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in small])
     return resampled / np.maximum(resampled.sum(0, keepdims=True), 1e-12)
