@@ -1,6 +1,6 @@
 """Pretrained segmentation backbones: registry, loading, inference."""
 
-from .inference import predict_logits
+from .inference import predict_logits, predict_probabilities
 from .loading import Backbone, load_backbone
 from .registry import (
            REGISTRY,
@@ -11,4 +11,4 @@ from .registry import (
 )
 
 __all__ = ["REGISTRY", "Backbone", "BackboneSpec", "Preprocessing", "backbone_names", "get_backbone",
-           "load_backbone", "predict_logits"]
+           "load_backbone", "predict_logits", "predict_probabilities"]

@@ -11,9 +11,9 @@ from .loading import Backbone
 from .registry import Preprocessing
 
 
-def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Same-size (H, W, 3) uint8 RGB images → (N, 3, H', W') normalized, resized, padded,
-    and the (height, width) of the valid region before padding."""
+def to_input(images: list[np.ndarray], prep: Preprocessing, zoom: float = 1.0) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Same-size (H, W, 3) uint8 RGB images → (N, 3, H', W') normalized, resized (``zoom`` × the backbone's own
+    size), padded, and the (height, width) of the valid region before padding."""
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
     if prep.channel_order == "BGR":
         batch = batch.flip(1)
@@ -22,7 +22,7 @@ def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tenso
     batch = (batch * prep.pixel_scale - mean) / std * prep.output_scale
     height, width = batch.shape[2:]
     scale = prep.resize_short_side / min(height, width) if prep.resize_short_side else 1.0
-    scale = min(scale, (MAX_PIXELS / (height * width)) ** 0.5)  # huge images: bounded memory
+    scale = min(scale * zoom, (MAX_PIXELS / (height * width)) ** 0.5)  # huge images: bounded memory
     if scale != 1.0:
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
         batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
@@ -35,10 +35,27 @@ def to_input(images: list[np.ndarray], prep: Preprocessing) -> tuple[torch.Tenso
 
 
 @torch.inference_mode()
-def predict_logits(backbone: Backbone, images: list[np.ndarray]) -> torch.Tensor:
-    """Same-size RGB images → (N, K, H, W) float32 logits at the images' size, on the backbone's device."""
+def predict_probabilities(backbone: Backbone, images: list[np.ndarray], zooms: tuple[float, ...] = (1.0,),
+                          flip: bool = False) -> torch.Tensor:
+    """Same-size RGB images → (N, K, H, W) float32 class probabilities at the images' size: the softmax of the
+    backbone's logits, averaged over the ``zooms`` (input sizes relative to the backbone's own) and, with
+    ``flip``, over the mirrored images too (test-time augmentation: 2 × len(zooms) passes)."""
+    total = None
+    for zoom in zooms:
+        for mirrored in (False, True) if flip else (False,):
+            views = [np.ascontiguousarray(image[:, ::-1]) for image in images] if mirrored else images
+            probs = torch.softmax(predict_logits(backbone, views, zoom), 1)
+            probs = probs.flip(3) if mirrored else probs
+            total = probs if total is None else total.add_(probs)
+    return total.div_(len(zooms) * (2 if flip else 1))
+
+
+@torch.inference_mode()
+def predict_logits(backbone: Backbone, images: list[np.ndarray], zoom: float = 1.0) -> torch.Tensor:
+    """Same-size RGB images → (N, K, H, W) float32 logits at the images' size, on the backbone's device; the
+    backbone sees them ``zoom`` × its own input size."""
     height, width = images[0].shape[:2]
-    batch, valid = to_input(images, backbone.preprocessing)
+    batch, valid = to_input(images, backbone.preprocessing, zoom)
     out = backbone.model(batch.to(backbone.device))
     if backbone.output_key is not None:
         out = out[backbone.output_key]

@@ -68,6 +68,8 @@ def segment(
         Optional[str], typer.Option(help="Refiner: a shipped one ('agnostic', 'camvid') or a file (default: the one "
                                          "made for the backbone, else agnostic).")
     ] = None,
+    tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over "
+                                           "0.75x, 1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
     compare: Annotated[
@@ -106,7 +108,7 @@ def segment(
         raise SpnrefineError("--html scores the refined masks against the backbone's: it needs --gt and refinement")
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
-                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out)
+                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)

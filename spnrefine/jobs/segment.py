@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..backbones import predict_logits
+from ..backbones import predict_probabilities
 from ..errors import SpnrefineError
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
@@ -26,6 +26,8 @@ from .runner import run_chunks
 from .types import EngineOptions, Outcome, chunked
 
 Job = tuple[Path, Path]  # (image, stem relative to the image folder)
+TTA_ZOOMS = (0.75, 1.0, 1.25)
+"""Input sizes of ``segment --tta``, relative to the backbone's own (a common choice, fixed before it was scored)."""
 
 
 def plan(images_root: Path, out: Path, options: OutputOptions, names: list[str] | None = None
@@ -57,6 +59,7 @@ class SegmentSetup:
     checkpoint: str | None  # None: the shipped refiner that fits the backbone
     options: OutputOptions
     out: Path
+    augment: bool = False  # test-time augmentation of the backbone: ``TTA_ZOOMS``, each also mirrored
 
     def label_set(self):
         """The backbone's label set (class names, palette, ignore index), without loading its weights."""
@@ -77,7 +80,7 @@ class SegmentSetup:
             chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
             refiner = Refiner.load(chosen, device)
             refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
-        return SegmentWorker(model, refiner, self.options, self.out, chosen)
+        return SegmentWorker(model, refiner, self.options, self.out, chosen, self.augment)
 
 
 def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
@@ -93,9 +96,11 @@ def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
 
 
 class SegmentWorker:
-    def __init__(self, backbone, refiner, options: OutputOptions, out: Path, refiner_name: str | None = None):
+    def __init__(self, backbone, refiner, options: OutputOptions, out: Path, refiner_name: str | None = None,
+                 augment: bool = False):
         self.backbone, self.refiner, self.options, self.out = backbone, refiner, options, out
         self.refiner_name = refiner_name  # the checkpoint's name or path; None without refinement
+        self.augment = augment
 
     def process(self, chunk: list[Job]) -> list[Outcome]:
         """Segment (and refine) a chunk of images; writes ``out/<stem>.png`` and the optional outputs."""
@@ -123,7 +128,8 @@ class SegmentWorker:
     def _predict(self, images: list[np.ndarray]):
         """Same-size images → labels (N, H, W) uint8, float16 probabilities (N, K, H, W) or Nones, coarse
         labels (N, H, W) or Nones (only the comparison picture needs them)."""
-        probabilities = torch.softmax(predict_logits(self.backbone, images), dim=1)
+        zooms, flip = (TTA_ZOOMS, True) if self.augment else ((1.0,), False)
+        probabilities = predict_probabilities(self.backbone, images, zooms, flip)
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)

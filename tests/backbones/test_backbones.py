@@ -14,6 +14,7 @@ from spnrefine.backbones import (
     get_backbone,
     load_backbone,
     predict_logits,
+    predict_probabilities,
 )
 from spnrefine.backbones.registry import ESPNET_CAMVID_MEAN, ESPNET_CAMVID_STD
 from spnrefine.errors import SpnrefineError
@@ -73,6 +74,29 @@ def test_espnet_handles_sizes_that_are_not_multiples_of_8():
                         torch.device("cpu"))
     image = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
     assert predict_logits(backbone, [image]).shape == (1, 12, 37, 53)
+
+
+def test_test_time_augmentation_is_mirror_symmetric_and_sums_to_one():
+    """Averaged over zooms and mirrored images, the mirrored image's probabilities are the mirror of the image's
+    (a flip along the wrong axis, or not flipped back, breaks this); one zoom without flip is the plain softmax."""
+    from spnrefine.backbones.loading import Backbone
+    from spnrefine.backbones.registry import ESPNET_CAMVID
+
+    torch.manual_seed(0)
+    model = nn.Conv2d(3, 12, 5, padding=2).eval()  # lopsided kernels: a mirrored image gives other logits
+    with torch.no_grad():
+        model.weight.mul_(300)  # the inputs are scaled to [0, 1]: logits of a few units
+    backbone = Backbone("toy", model, ESPNET_CAMVID.labels, 12, ESPNET_CAMVID.preprocessing, None,
+                        torch.device("cpu"))
+    image = np.random.default_rng(0).integers(0, 256, (45, 61, 3), dtype=np.uint8)
+    plain = predict_probabilities(backbone, [image])
+    assert torch.equal(plain, torch.softmax(predict_logits(backbone, [image]), 1))
+    augmented = predict_probabilities(backbone, [image], (0.75, 1.0, 1.25), flip=True)
+    mirrored = predict_probabilities(backbone, [np.ascontiguousarray(image[:, ::-1])], (0.75, 1.0, 1.25), flip=True)
+    assert augmented.shape == (1, 12, 45, 61)
+    torch.testing.assert_close(augmented.sum(1), torch.ones(1, 45, 61))
+    torch.testing.assert_close(mirrored, augmented.flip(3), atol=1e-5, rtol=0)
+    assert (augmented - plain).abs().max() > 0.1  # the other views did change something
 
 
 @pytest.fixture
