@@ -26,6 +26,10 @@ for hard in no-hard hard; do
       "${checkpoints[@]}" --json "$OUT/${set}_$hard.json" | tee "$OUT/${set}_$hard.txt"
   done
 done
+# CamVid val with test-time augmentation of ESPNet (segment --tta) as the coarse input
+spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse runs/espnet_tta \
+  --list $D/camvid/val.txt --num-classes 11 --ignore-index 11 --class-names camvid --no-hard \
+  "${camvid_checkpoints[@]}" --json "$OUT/camvid_tta.json" | tee "$OUT/camvid_tta.txt"
 # blocky label masks (x8, nearest neighbour down and up, as label maps are resized): every val list, CamVid too
 # (its ground truth made blocky, both refiners)
 spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse blocky \

@@ -4,6 +4,7 @@
 # - runs/camvid_tune.txt: sequence 0006R0 (validation during training; runs/camvid_tune_small.txt = every 4th)
 # - runs/degraded/v{0,1,2}: ESPNet on three degraded copies of each fit image (scripts/degraded_coarse.py)
 # - runs/espnet: ESPNet on every CamVid image, undegraded (the coarse input of the val benchmark)
+# - runs/espnet_tta: ESPNet with test-time augmentation (segment --tta) on the CamVid val images
 set -euo pipefail
 mkdir -p runs
 python - <<'PY'
@@ -22,3 +23,5 @@ python scripts/degraded_coarse.py --images ../shared/data/camvid/images --list r
 python scripts/degraded_coarse.py --images ../shared/data/camvid/images --list runs/camvid_tune.txt --out runs/degraded_tune --variants 1
 spnrefine segment ../shared/data/camvid/images --out runs/espnet --backbone espnet-camvid \
   --backbone-weights ../shared/weights/espnet_camvid.pth --no-refine --save-probs -q
+spnrefine segment ../shared/data/camvid/images --out runs/espnet_tta --list ../shared/data/camvid/val.txt \
+  --backbone espnet-camvid --backbone-weights ../shared/weights/espnet_camvid.pth --no-refine --tta --save-probs -q

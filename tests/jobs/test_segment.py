@@ -44,6 +44,26 @@ def test_segment_camvid_then_evaluate(tmp_path, camvid_val_subset):
     assert json.loads(report.read_text())["pixel_accuracy"] > 85
 
 
+@needs_shared
+def test_segment_tta_writes_the_averaged_probabilities(tmp_path, camvid_val_subset):
+    from spnrefine.backbones import load_backbone, predict_probabilities
+    from spnrefine.io.images import read_image
+    from spnrefine.jobs.segment import TTA_ZOOMS
+
+    images, _ = camvid_val_subset
+    first = sorted(images.glob("*.png"))[0]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["segment", str(first), "--out", str(out), "--backbone-weights", str(ESPNET_WEIGHTS),
+                                 "--no-refine", "--tta", "--save-probs", "-q"])
+    assert result.exit_code == 0, result.output
+    written = np.load(out / f"{first.stem}.npy").astype(np.float32)
+    backbone = load_backbone("espnet-camvid", ESPNET_WEIGHTS)
+    image = read_image(first)
+    expected = predict_probabilities(backbone, [image], TTA_ZOOMS, flip=True)[0].numpy()
+    np.testing.assert_allclose(written, expected, atol=1e-3)  # float16 on disk
+    assert np.abs(written - predict_probabilities(backbone, [image])[0].numpy()).max() > 0.1
+
+
 class _Stripes(nn.Module):
     """Class 1 where the red channel is bright, else class 0."""
 
