@@ -68,8 +68,8 @@ def segment(
         Optional[str], typer.Option(help="Refiner: a shipped one ('agnostic', 'camvid') or a file (default: the one "
                                          "made for the backbone, else agnostic).")
     ] = None,
-    tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over "
-                                           "0.75x, 1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
+    tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over 0.75x, "
+                                           "1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
     compare: Annotated[
