@@ -327,7 +327,8 @@ def train(
     masks: Annotated[list[Path], typer.Option(help="Ground-truth folder, one per --images.")],
     coarse: Annotated[
         list[str], typer.Option(help="Coarse probabilities folder per --images, or synthesized from the ground truth: "
-                                   "'synth' (network-like errors) or 'lowres' (low resolution only).")
+                                   "'synth' (network-like errors), 'lowres' (low resolution only) or 'drift' (a "
+                                   "confident segmenter's: boundaries drifting smoothly off).")
     ],
     list_file: Annotated[
         list[str], typer.Option("--list", help="File-name list per --images ('all' for every image).")

@@ -73,7 +73,8 @@ class Sample:
 def list_samples(images: Path, masks: Path, names: list[str] | None, coarse: Path | str | None,
                  labels: LabelSpace = LabelSpace(12, 11), source: int = 0) -> list[Sample]:
     """Pairs by stem (``names`` from a list file: file names or stems; else every image); coarse by stem
-    from a folder, or synthesized: None or 'synth' (network-like errors), 'lowres' (low resolution only)."""
+    from a folder, or synthesized: None or 'synth' (network-like errors), 'lowres' (low resolution only),
+    'drift' (a confident segmenter's errors; ``training.synth``)."""
     images, masks = Path(images), Path(masks)
     synthesis = "synth" if coarse is None else str(coarse)
     if synthesis in SYNTHESIZERS:

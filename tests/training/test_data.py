@@ -68,3 +68,28 @@ def test_degraded_images_are_smaller_and_reproducible():
     assert a.dtype == np.uint8 and np.array_equal(a, b)
     scale = a.shape[1] / 160
     assert SCALE_RANGE[0] - 0.01 <= scale <= SCALE_RANGE[1] + 0.01
+
+
+def test_drifted_coarse_is_confident_and_wrong_only_near_the_boundaries():
+    """A confident segmenter's kind of error: most pixels certain, the argmax off the truth only within the drift
+    (≤ 2% of the diagonal) plus the opening/closing radius of the true boundaries; reproducible from the seed."""
+    import cv2
+
+    from spnrefine.training.synth import drifted_coarse
+
+    drawn = np.zeros((240, 320), np.uint8)
+    cv2.circle(drawn, (110, 120), 60, 1, -1)
+    cv2.rectangle(drawn, (200, 40), (290, 200), 2, -1)
+    cv2.line(drawn, (20, 10), (20, 230), 2, 3)  # a thin part, which may be lost
+    labels = drawn.astype(np.int64)
+    for seed in range(6):
+        probs = drifted_coarse(labels, 3, np.random.default_rng(seed))
+        assert probs.shape == (3, 240, 320) and probs.dtype == np.float32
+        np.testing.assert_allclose(probs.sum(0), 1, atol=1e-5)
+        assert (probs.max(0) >= 0.99).mean() > 0.6
+        wrong = probs.argmax(0) != labels
+        assert 0 < wrong.mean() < 0.2
+        edges = cv2.morphologyEx(labels.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        distance = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 5)
+        assert distance[wrong].max() <= 0.02 * np.hypot(240, 320) + 4 + 4  # drift + radius + the soft band
+        np.testing.assert_array_equal(probs, drifted_coarse(labels, 3, np.random.default_rng(seed)))
