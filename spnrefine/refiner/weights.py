@@ -32,7 +32,7 @@ class RefinerWeights:
 
 SHIPPED = {weights.name: weights for weights in (
     RefinerWeights("agnostic", "spn_refiner_agnostic.pt",
-                   "c6040c1a5ed854b446e132daac7dfa229cf03819176f4804363f5b6e5867ca1c", None, None,
+                   "27e682113c90c9d1484711cb3181bb476d614a6fee8f1f580bf52045a1255537", None, None,
                    "class-agnostic: any label set, probabilities or hard masks (models/README.md)"),
     RefinerWeights("camvid", "spn_refiner_camvid.pt",
                    "d3d74178d5c8cd74e0550ec6208ac20a13d08f33835d4e68f3a8e466371b2062", "camvid", 12,
