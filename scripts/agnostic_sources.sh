@@ -16,3 +16,13 @@ sources=(
   --val-list runs/camvid_tune_small.txt --num-classes 12 --ignore-index 11
   --eval-every 250 --hard-fraction 0.3 --pixel-blend -q
 )
+# synthesized_sources KIND: every training list again, coarse inputs synthesized as KIND (train --coarse KIND), into
+# the array `synthesized` (their --repeat flags are the caller's)
+synthesized_sources() {
+  synthesized=(
+    --images $D/camvid/images --masks $D/camvid/masks --coarse "$1" --list runs/camvid_fit.txt --label-space 12:11
+    --images $D/coco128/images --masks $D/coco128/masks --coarse "$1" --list $D/coco128/train.txt --label-space present:0
+    --images $D/weizmann_horses/images --masks $D/weizmann_horses/masks --coarse "$1" --list $D/weizmann_horses/train.txt --label-space 2
+    --images $D/pennfudan/images --masks $D/pennfudan/masks --coarse "$1" --list $D/pennfudan/train.txt --label-space 2
+  )
+}

@@ -5,12 +5,7 @@
 # stage-2 data. 1200 more class-balanced steps from stage 2 (the recipe of its control, model card).
 set -euo pipefail
 source "$(dirname "$0")/agnostic_sources.sh"
-drift=(
-  --images $D/camvid/images --masks $D/camvid/masks --coarse drift --list runs/camvid_fit.txt --label-space 12:11
-  --images $D/coco128/images --masks $D/coco128/masks --coarse drift --list $D/coco128/train.txt --label-space present:0
-  --images $D/weizmann_horses/images --masks $D/weizmann_horses/masks --coarse drift --list $D/weizmann_horses/train.txt --label-space 2
-  --images $D/pennfudan/images --masks $D/pennfudan/masks --coarse drift --list $D/pennfudan/train.txt --label-space 2
-  --repeat 1 --repeat 2 --repeat 1 --repeat 2
-)
-$SPN train --out "${OUT:-runs/refiner_agnostic_drift}" "${sources[@]}" "${drift[@]}" --steps 1200 --lr 1e-3 \
+synthesized_sources drift
+$SPN train --out "${OUT:-runs/refiner_agnostic_drift}" "${sources[@]}" "${synthesized[@]}" \
+  --repeat 1 --repeat 2 --repeat 1 --repeat 2 --steps 1200 --lr 1e-3 \
   --class-balance 0.5 --init runs/refiner_agnostic_balanced/refiner.pt "$@"
