@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .propagation import best_time
 
 
 def time_pipeline(backbone, refiner, images: list[np.ndarray], repeats: int = 1) -> list[tuple[str, float]]:
     """Images per second of the backbone alone and of backbone + refiner (decoded images, no file I/O)."""
-    from ..backbones import predict_logits
+    from ..backbones import predict_probabilities
 
     def backbone_only():
-        return [torch.softmax(predict_logits(backbone, [image]), 1) for image in images]
+        return [predict_probabilities(backbone, [image]) for image in images]
 
     def with_refiner():
         return [refiner.refine_batch([image], probs) for image, probs in zip(images, backbone_only())]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 SCALE_RANGE = (0.6, 0.9)
@@ -45,9 +44,9 @@ def degrade_image(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def degraded_probabilities(backbone, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The backbone's (K, H, W) float32 softmax on a degraded copy of ``image``, upsampled to its size."""
-    from ..backbones import predict_logits
+    from ..backbones import predict_probabilities
 
     small = degrade_image(image, rng)
-    probs = torch.softmax(predict_logits(backbone, [small]), 1)
+    probs = predict_probabilities(backbone, [small])
     probs = F.interpolate(probs, size=image.shape[:2], mode="bilinear", align_corners=False)
     return probs[0].cpu().numpy()

@@ -102,6 +102,8 @@ def drifted_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Generato
         labels = _fill_from_neighbours(labels, lost, 2 * radius + 2)
     else:  # narrow gaps of the class filled
         labels[cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel).astype(bool)] = c
+    # as evaluation.comparison.lowres_coarse but without its renormalization (1-ulp changes): the shipped stage 3
+    # was trained on exactly these values
     one_hot = np.eye(num_classes, dtype=np.float32)[labels].transpose(2, 0, 1)
     factor = int(rng.choice([2, 4]))
     small = (max(1, width // factor), max(1, height // factor))
