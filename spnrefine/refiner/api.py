@@ -16,7 +16,17 @@ from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
 from .softness import lowres_power, unblocked
-from .tiles import MARGIN, STEERING_MARGIN, STEERING_SPAN, TILE, spans_with_context, steering_windows
+from .tiles import (
+    DETAIL_MARGIN,
+    DETAIL_SPAN,
+    MARGIN,
+    STEERING_MARGIN,
+    STEERING_SPAN,
+    TILE,
+    detail_pieces,
+    spans_with_context,
+    steering_windows,
+)
 from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
 
 HALF_RESOLUTION_BLOCK = 16
@@ -205,13 +215,24 @@ class Refiner:
         """Write the steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
         into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
         them)."""
+        model, guidance = self.model, self.model.guidance
         for core, padded in windows:
-            steering, decoded = self.model.steering(self._image(image[padded][None]),
-                                                    self._coarse(coarse.window(*padded)[None]), self._counts(counts))
-            if self.model.needs_features:
-                steering = torch.cat([steering, decoded], 1)
-            inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
-            out[:, :, :core[0].stop - core[0].start, core[1]] = steering[(..., *inner)]
+            features = model.guidance_input(self._image(image[padded][None]),
+                                            self._coarse(coarse.window(*padded)[None]), self._counts(counts))
+            if core == padded:  # the window is the whole image: the network's own forward
+                whole = tuple(slice(0, c.stop - c.start) for c in core)
+                pieces = [(whole, whole, guidance(features))]
+            else:  # the reach once per window, the full-resolution layers piece by piece
+                context = guidance.context(features)
+                pieces = ((piece_core, piece, guidance.piece(features, context, *piece))
+                          for piece_core, piece in detail_pieces(core, padded, DETAIL_SPAN, DETAIL_MARGIN))
+            for piece_core, piece, (raw, decoded) in pieces:  # piece_core and piece in the window's coordinates
+                steering = model.steering_from(raw)
+                if model.needs_features:
+                    steering = torch.cat([steering, decoded], 1)
+                inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(piece_core, piece))
+                rows, cols = (slice(w.start + c.start, w.start + c.stop) for w, c in zip(padded, piece_core))
+                out[:, :, rows.start - core[0].start:rows.stop - core[0].start, cols] = steering[(..., *inner)]
 
 
 class CoarseBand:

@@ -114,15 +114,37 @@ class Guidance(nn.Module):
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """features: (N, 3 + 4 + class_inputs, H, W) → (raw gate values, the full-resolution decoder features)."""
-        full = self.full(features)
+        context = F.interpolate(self.context(features), size=features.shape[2:], mode="bilinear", align_corners=False)
+        return self.detail(features, context)
+
+    def context(self, features: torch.Tensor) -> torch.Tensor:
+        """The levels below full resolution (most of the reach, about half the work): (N, C_in, H, W) features
+        → (N, width, ⌈H/2⌉, ⌈W/2⌉) decoder output at half resolution."""
         d1 = self.down1(features)
         d2 = self.down2(d1)
         d3 = self.down3(d2)
         u2 = self.up2(torch.cat([d2, F.interpolate(d3, size=d2.shape[2:], mode="bilinear", align_corners=False)], 1))
-        u1 = self.up1(torch.cat([d1, F.interpolate(u2, size=d1.shape[2:], mode="bilinear", align_corners=False)], 1))
-        u0 = F.interpolate(u1, size=full.shape[2:], mode="bilinear", align_corners=False)
-        decoded = torch.cat([full, u0], 1)
+        return self.up1(torch.cat([d1, F.interpolate(u2, size=d1.shape[2:], mode="bilinear", align_corners=False)], 1))
+
+    def detail(self, features: torch.Tensor, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The full-resolution layers (each output pixel reads 3 px around it): (N, C_in, H, W) features and their
+        (N, width, H, W) upsampled ``context`` → (raw gate values, the full-resolution decoder features)."""
+        decoded = torch.cat([self.full(features), context], 1)
         return self.head(decoded), decoded
+
+    def piece(self, features: torch.Tensor, context: torch.Tensor, rows: slice, cols: slice
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` on ``rows`` × ``cols`` of a window (starts even) from the window's (N, C_in, H, W) features
+        and their ``context``: (N, S, h, w) raw gate values and (N, C, h, w) decoder features, as the whole window
+        gives them but within 3 px of the piece's inner sides (and where H or W is odd: there the context is
+        upsampled ×2 exactly, not to the window's size)."""
+        half = [slice(max(0, part.start // 2 - 1), min(length, -(-part.stop // 2) + 1))
+                for part, length in zip((rows, cols), context.shape[2:])]
+        upsampled = F.interpolate(context[:, :, half[0], half[1]], scale_factor=2, mode="bilinear",
+                                  align_corners=False)
+        upsampled = upsampled[:, :, rows.start - 2 * half[0].start:rows.stop - 2 * half[0].start,
+                              cols.start - 2 * half[1].start:cols.stop - 2 * half[1].start]
+        return self.detail(features[:, :, rows, cols], upsampled)
 
 
 class SpnRefiner(nn.Module):
@@ -209,14 +231,24 @@ class SpnRefiner(nn.Module):
         clamped log-power (``sharpen``); plus the (N, C, H, W) full-resolution decoder features.
         Each pixel's steering depends on its neighbourhood only, so a large image can be steered window by
         window and propagated in other windows (``Refiner.refine_channels``)."""
+        raw, decoded = self.guidance(self.guidance_input(image, coarse, counts))
+        return self.steering_from(raw), decoded
+
+    def guidance_input(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None
+                       ) -> torch.Tensor:
+        """What the guidance CNN sees: (N, 3, H, W) image in [0, 1] and (N, K, H, W) coarse probabilities →
+        (N, 3 + 4 [+ K], H, W) normalized image, mask features (and the class probabilities, ``class_guidance``),
+        channels-last (oneDNN's convolutions run ~30% faster on CPU in this layout)."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
         inputs = [(image - mean) / std, mask_features(coarse, counts)]
         if self.config.class_guidance:
             self._check_label_set(coarse.shape[1], counts)
             inputs.append(coarse)
-        # channels-last: oneDNN's convolutions run ~30% faster on CPU in this layout
-        raw, decoded = self.guidance(torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last))
+        return torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last)
+
+    def steering_from(self, raw: torch.Tensor) -> torch.Tensor:
+        """(N, S, H, W) raw outputs of the guidance → the steering (gates normalized, log-power clamped)."""
         n, _, height, width = raw.shape
         gate_count = self.gate_channels
         gates = normalize_gates(raw[:, :gate_count].reshape(n, -1, 3, height, width), mode=self.config.gate_mode,
@@ -224,7 +256,7 @@ class SpnRefiner(nn.Module):
         rest = raw[:, gate_count:]
         if self.config.sharpen:
             rest = torch.cat([rest[:, :-1], rest[:, -1:].clamp(-3.0, 3.0)], 1)
-        return torch.cat([gates, rest], 1).contiguous(), decoded
+        return torch.cat([gates, rest], 1).contiguous()
 
     def propagated(self, coarse: torch.Tensor, steering: torch.Tensor, counts: torch.Tensor | None = None
                    ) -> torch.Tensor:

@@ -10,14 +10,17 @@ from spnrefine.io.images import read_image
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import ProbabilityChannels
 from spnrefine.refiner.network import RefinerConfig, SpnRefiner
-from spnrefine.refiner.tiles import MARGIN, spans_with_context, steering_windows
+from spnrefine.refiner.tiles import MARGIN, detail_pieces, spans_with_context, steering_windows
 
 SEAM_TOLERANCE = 0.1
 """Refined probabilities in windows differ from the untiled result by less than this anywhere. Measured with
 the default windows on CamVid val frame 0016E5_07999 upscaled (smooth, so propagation reaches far):
 1920×1080 at most 0.154 (99.99% of the pixels within 0.049), labels differing at 0.0034% of the pixels (94,
 3 of them within 2 px of a window's edge: near-ties, not seams); 3840×2160 at most 0.179 (99.99% within
-0.141), labels at 0.010%."""
+0.141), labels at 0.010%. With ESPNet's probabilities of the frame upscaled bilinearly (not its logits), the
+largest differences lie within the propagation margin above a band's end in a smooth region: 3840×2160 at most
+0.349 (99.99% within 0.297), labels at 0.030% (0.032% before the guidance ran in pieces; 1920×1080 at most 0.130,
+labels at 0.005%)."""
 
 
 @pytest.mark.parametrize("height, width, rows, span, margin",
@@ -44,6 +47,44 @@ def test_spans_cover_the_axis_once_in_order_and_keep_the_margin(length, span, ma
         assert padded.start == max(0, core.start - margin) and padded.stop == min(length, core.stop + margin)
     assert (covered == 1).all()
     assert [core.start for core, _ in spans] == sorted(core.start for core, _ in spans)
+
+
+@pytest.mark.parametrize("core, padded, span", [(((16, 80), (40, 200)), ((0, 104), (16, 224)), 50),
+                                                 (((0, 30), (0, 31)), ((0, 30), (0, 31)), 7)])
+def test_detail_pieces_cover_the_window_core_once_with_even_starts_and_the_margin(core, padded, span):
+    core, padded = tuple(slice(*c) for c in core), tuple(slice(*p) for p in padded)
+    height, width = padded[0].stop - padded[0].start, padded[1].stop - padded[1].start
+    covered = np.zeros((height, width), np.int32)
+    for piece_core, piece in detail_pieces(core, padded, span, 3):
+        covered[piece_core] += 1
+        assert piece_core[1].stop - piece_core[1].start <= span
+        for c, p, length in zip(piece_core, piece, (height, width)):
+            assert p.start % 2 == 0 and p.start <= max(0, c.start - 3)
+            assert min(length, c.stop + 3) <= p.stop <= length
+    inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(core, padded))
+    assert (covered[inner] == 1).all() and covered.sum() == covered[inner].size
+
+
+@pytest.mark.parametrize("height, width", [(48, 72), (47, 69)])
+def test_guidance_in_pieces_is_the_window_forward_away_from_the_inner_sides(height, width):
+    """The full-resolution layers piece by piece give exactly the window's forward beyond 3 px of a piece's inner
+    sides (even sizes; odd ones differ at most slightly, by the exact ×2 upsampling of the context)."""
+    torch.manual_seed(0)
+    guidance = SpnRefiner(RefinerConfig()).eval().guidance
+    for parameter in guidance.parameters():
+        parameter.data += 0.05 * torch.randn_like(parameter)
+    features = torch.randn(1, 7, height, width)
+    with torch.no_grad():
+        whole_raw, whole_decoded = guidance(features)
+        context = guidance.context(features)
+        window = (slice(0, height), slice(0, width))
+        core = (slice(8, height - 8), slice(10, width - 10))
+        for piece_core, piece in detail_pieces(core, window, 20, 3):
+            raw, decoded = guidance.piece(features, context, *piece)
+            inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(piece_core, piece))
+            for got, expected in ((raw, whole_raw), (decoded, whole_decoded)):
+                difference = (got[(..., *inner)] - expected[(..., *piece_core)]).abs().max()
+                assert difference < (1e-5 if height % 2 == 0 and width % 2 == 0 else 0.5)
 
 
 @needs_shared
