@@ -1,7 +1,8 @@
 """How refinement scales: time and peak memory against pixels and against classes, as ratios to a base case.
 
 Each case runs in a fresh process (so its peak memory is its own): the coarse input is made in memory,
-then refined after one warm-up run of the same case, once (large cases) or the best of seven (small ones);
+then refined after one warm-up run of the same case, the best of seven runs (up to 4× the base pixels), of
+three (up to 3840×2160: one run varies by ±5–10% on a 2-core machine) or once (larger);
 what is timed is coarse input → refined labels, as ``refine`` does it without ``--save-probs`` (on the
 channels that matter, in windows when large). Peak memory is the process's maximum resident set, the
 interpreter and PyTorch included.
@@ -104,9 +105,9 @@ def _measure(case: Case, checkpoint: str, image: Path | None) -> tuple[float, fl
         return refiner.refine_channels(picture, channels, keep_probabilities=False)[1]
 
     run()  # one-time costs of a new size (oneDNN's kernels for its window shapes) are not per-image costs
-    small = case.height * case.width <= 4 * BASE_SIZE[0] * BASE_SIZE[1]
+    scale = case.height * case.width / (BASE_SIZE[0] * BASE_SIZE[1])
     seconds = float("inf")
-    for _ in range(7 if small else 1):  # small cases: the best of seven
+    for _ in range(7 if scale <= 4 else 3 if scale <= 48 else 1):  # the best of 7 / 3 (up to 3840×2160) / 1
         began = time.perf_counter()
         run()
         seconds = min(seconds, time.perf_counter() - began)

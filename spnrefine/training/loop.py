@@ -44,6 +44,7 @@ class TrainConfig:
     class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
+    lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -96,6 +97,31 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -
             weights[b][valid[b]] = (counts.float() / labels.numel()).pow(-power)[inverse]
     weights = weights / weights[valid].mean()
     return (loss * weights)[valid].mean()
+
+
+def _jaccard_steps(foreground: torch.Tensor) -> torch.Tensor:
+    """Of (n,) 0/1 labels sorted by decreasing error: how much 1 − IoU grows as each pixel is counted wrong in
+    that order (the gradient of the Lovász extension of the Jaccard loss; Berman et al., CVPR 2018)."""
+    total = foreground.sum()
+    intersection = total - foreground.cumsum(0)
+    union = total + (1 - foreground).cumsum(0)
+    jaccard = 1 - intersection / union
+    return torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+
+
+def lovasz_softmax(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Lovász-softmax: the convex surrogate of 1 − IoU, averaged over the classes present in each crop.
+
+    probs (B, K, H, W), targets (B, H, W) with IGNORE. Equals 1 − IoU (per class, mean) for one-hot probs."""
+    losses = []
+    for b in range(targets.shape[0]):
+        valid = targets[b] != IGNORE
+        labels, scores = targets[b][valid], probs[b][:, valid]
+        for label in labels.unique():
+            foreground = (labels == label).to(scores.dtype)
+            errors, order = (foreground - scores[label]).abs().sort(descending=True)
+            losses.append(errors @ _jaccard_steps(foreground[order]))
+    return torch.stack(losses).mean() if losses else probs.sum() * 0
 
 
 def repeat_gate_outputs(state: dict, iterations: int) -> dict:
@@ -181,7 +207,10 @@ def train(
             batch = draw_batch(samples, by_source, config.batch_size, rng)
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
-            loss = balanced_nll(model(images, coarse), masks, config.class_balance)
+            log_probs = model(images, coarse)
+            loss = balanced_nll(log_probs, masks, config.class_balance)
+            if config.lovasz:
+                loss = loss + config.lovasz * lovasz_softmax(log_probs.exp(), masks)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

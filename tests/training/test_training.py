@@ -77,6 +77,29 @@ def test_class_balanced_loss_is_plain_nll_at_power_zero_and_weighs_rare_classes_
     assert balanced_nll(log_probs, targets, 0.5) > plain  # the wrong rare pixels now weigh more
 
 
+def test_lovasz_softmax_is_one_minus_iou_for_hard_predictions_and_has_gradients():
+    from spnrefine.training.data import IGNORE
+    from spnrefine.training.loop import lovasz_softmax
+
+    rng = np.random.default_rng(0)
+    targets = torch.from_numpy(rng.integers(0, 3, (2, 9, 11)))
+    targets[0, 0] = IGNORE
+    predicted = torch.from_numpy(rng.integers(0, 4, (2, 9, 11)))  # class 3: predicted, never present
+    one_hot = torch.nn.functional.one_hot(predicted, 4).permute(0, 3, 1, 2).double()
+    expected = []
+    for b in range(2):
+        valid = targets[b] != IGNORE
+        for label in targets[b][valid].unique():
+            truth, guess = targets[b][valid] == label, predicted[b][valid] == label
+            expected.append(1 - (truth & guess).sum().item() / (truth | guess).sum().item())
+    assert lovasz_softmax(one_hot, targets).item() == pytest.approx(np.mean(expected))
+    assert lovasz_softmax(torch.nn.functional.one_hot(targets.clamp(min=0), 4).permute(0, 3, 1, 2).double(),
+                          targets).item() == 0  # right everywhere
+    logits = torch.randn(2, 4, 9, 11, dtype=torch.double, requires_grad=True)
+    lovasz_softmax(torch.softmax(logits, 1), targets).backward()
+    assert logits.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("sharpen", [False, True])
 def test_a_two_pass_refiner_starts_every_pass_from_the_one_pass_gates(sharpen):
     from spnrefine.refiner.network import RefinerConfig, SpnRefiner
