@@ -214,7 +214,8 @@ class Refiner:
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:
         """Write the steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
         into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
-        them)."""
+        them). A window's half-resolution levels run once, its full-resolution layers in pieces
+        (``refiner.tiles.detail_pieces``)."""
         model, guidance = self.model, self.model.guidance
         for core, padded in windows:
             features = model.guidance_input(self._image(image[padded][None]),

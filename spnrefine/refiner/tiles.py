@@ -7,7 +7,7 @@ Refinement has two halves (``SpnRefiner.steering`` and ``SpnRefiner.finished``),
   aligned to the network's stride (so its strided convolutions sample the same grid as on the whole image).
   Only the guidance's levels below full resolution (``Guidance.context``: the reach) need that context; its
   full-resolution layers (``Guidance.detail``: about half the work) run in cache-sized pieces of a window
-  with ``DETAIL_MARGIN`` pixels, which give exactly what the whole window would.
+  with ``DETAIL_MARGIN`` pixels, which give what the whole window would (exactly where its sides are even).
 * Propagation carries information along whole rows and columns. It runs in windows of ``TILE`` pixels with
   ``MARGIN`` pixels of context, on the steering of their band: a scan that enters a window from inside the
   image starts from the input at the window's edge, and the gates decay what lies further.
