@@ -384,6 +384,10 @@ def train(
         bool, typer.Option(help="The guidance CNN also predicts, per pixel, a power that sharpens the coarse "
                                 "input before propagation (--init: starts at power 1, the old model).")
     ] = False,
+    promote_second: Annotated[
+        bool, typer.Option(help="The guidance CNN also predicts, per pixel, how far to raise the coarse map's second "
+                                "most likely class after propagation (--init: starts near zero, the old model).")
+    ] = False,
     lovasz: Annotated[
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")
@@ -418,7 +422,8 @@ def train(
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
-                         class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz)
+                         class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
+                         promote_second=promote_second)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

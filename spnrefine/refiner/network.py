@@ -7,7 +7,9 @@ of gates is shared by every class channel. So one checkpoint refines any label s
 A refiner made for one label set (``classes``) may also let the guidance see the class probabilities
 (``class_guidance``: which class is where, e.g. that poles are thin and upright) and/or correct them with a
 class head (``class_head``). Optionally the guidance also predicts a per-pixel power that sharpens the coarse
-input before propagation (``sharpen``: helps masks that are merely low-resolution; models/README.md).
+input before propagation (``sharpen``: helps masks that are merely low-resolution; models/README.md), and/or a
+per-pixel boost of the coarse map's runner-up class after propagation (``promote_second``: propagation moves a
+class but cannot create one; a thin object a network ranked second can win where the image shows it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
+PROMOTE_OFFSET = -4.0
+"""The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output
+channel starts at zero weights), i.e. the model without it."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class RefinerConfig:
     class_head: bool = True  # with classes: a K-class correction head on the refined log-probabilities
     class_guidance: bool = False  # with classes: the guidance also sees the K coarse probabilities
     sharpen: bool = False  # True: the coarse input is sharpened per pixel (a predicted power) before propagation
+    promote_second: bool = False  # True: per pixel, the coarse map's second most likely class is raised (a predicted
+    # log-boost) after propagation: a thin object a network ranked second can win where the image shows it
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -186,8 +193,10 @@ class SpnRefiner(nn.Module):
 
     @property
     def steering_channels(self) -> int:
-        """S of ``steering``: the gates, then the blend logit (``pixel_blend``), then the log-power (``sharpen``)."""
-        return self.gate_channels + int(self.config.pixel_blend) + int(self.config.sharpen)
+        """S of ``steering``: the gates, then the blend logit (``pixel_blend``), the raw boost of the second class
+        (``promote_second``), then the log-power (``sharpen``)."""
+        config = self.config
+        return self.gate_channels + int(config.pixel_blend) + int(config.promote_second) + int(config.sharpen)
 
     @property
     def feature_channels(self) -> int:
@@ -216,6 +225,8 @@ class SpnRefiner(nn.Module):
         and (N, C, H, W) decoder features (read only if ``needs_features``) → (N, K, H, W) log-probabilities,
         or probabilities if not ``log``."""
         probs = self.propagated(coarse, steering, counts)
+        if self.config.promote_second:
+            probs = self.promoted(probs, coarse, steering)
         if not self.needs_features:
             return torch.log(probs + EPS) if log else probs
         self._check_label_set(coarse.shape[1], counts)
@@ -281,6 +292,15 @@ class SpnRefiner(nn.Module):
             total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
         refined = refined / total.clamp(min=EPS)
         return torch.lerp(refined, source, torch.sigmoid(keep_logit))  # keep·source + (1 − keep)·refined
+
+    def promoted(self, probs: torch.Tensor, coarse: torch.Tensor, steering: torch.Tensor) -> torch.Tensor:
+        """(N, K, H, W) refined probabilities with, per pixel, the (N, K, H, W) coarse map's second most likely
+        class raised by the log-boost of the (N, S, H, W) ``steering`` (``promote_second``), renormalized."""
+        raw = steering[:, self.gate_channels + int(self.config.pixel_blend)][:, None]
+        boost = F.softplus(raw + PROMOTE_OFFSET)
+        second = coarse.scatter(1, coarse.argmax(1, keepdim=True), -1.0).argmax(1, keepdim=True)
+        logits = torch.log(probs + EPS).scatter_add(1, second, boost)
+        return torch.softmax(logits, 1)
 
     def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:
         """A refiner tied to a label set takes exactly its K channels, none of them shared."""

@@ -44,6 +44,7 @@ class TrainConfig:
     class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
+    promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
 
 
@@ -171,7 +172,8 @@ def train(
     torch.manual_seed(config.seed)
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
                                      iterations=config.iterations, class_head=config.class_head,
-                                     class_guidance=config.class_guidance, sharpen=config.sharpen))
+                                     class_guidance=config.class_guidance, sharpen=config.sharpen,
+                                     promote_second=config.promote_second))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))

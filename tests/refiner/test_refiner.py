@@ -11,6 +11,7 @@ from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels
 from spnrefine.refiner.network import (
+    PROMOTE_OFFSET,
     RefinerConfig,
     SpnRefiner,
     fold_batchnorm,
@@ -18,6 +19,7 @@ from spnrefine.refiner.network import (
     sharpened,
 )
 from spnrefine.refiner.weights import SHIPPED, checkpoint_for_labels, checkpoint_payload, shipped_checkpoint
+from spnrefine.training.loop import widened
 
 
 def _inputs(k, seed=0, size=(2, 24, 30)):
@@ -89,6 +91,38 @@ def test_a_sharpening_refiner_starts_at_power_one_and_learns_the_power():
     model(image, coarse).mean().backward()
     last = model.guidance.head[1]
     assert float(last.weight.detach()[-1].abs().max()) == 0.0 and float(last.weight.grad[-1].abs().max()) > 0
+
+
+def test_promoting_the_second_class_raises_exactly_it_by_the_predicted_boost():
+    """promote_second adds softplus(raw + offset) to the log-probability of each pixel's second coarse class."""
+    model = SpnRefiner(RefinerConfig(width=8, promote_second=True, pixel_blend=True))
+    probs = torch.tensor([0.6, 0.3, 0.1]).view(1, 3, 1, 1).repeat(1, 1, 1, 2)
+    coarse = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]).T.reshape(1, 3, 1, 2)  # second class: 1, then 1
+    coarse[0, :, 0, 1] = torch.tensor([0.5, 0.1, 0.4])  # second class of pixel 2: 2
+    steering = torch.zeros(1, model.steering_channels, 1, 2)
+    steering[:, model.gate_channels + 1] = torch.tensor([10.0, 10.0])  # boost softplus(6) ≈ 6.0
+    out = model.promoted(probs, coarse, steering)
+    boost = torch.nn.functional.softplus(torch.tensor(10.0 + PROMOTE_OFFSET))
+    logits = torch.log(probs + 1e-6)
+    expected = torch.softmax(logits + torch.stack([torch.tensor([0.0, 1, 0]), torch.tensor([0.0, 0, 1])], 1)
+                             .view(1, 3, 1, 2) * boost, 1)
+    torch.testing.assert_close(out, expected)
+    assert out[0, :, 0, 0].argmax() == 1 and out[0, :, 0, 1].argmax() == 2
+
+
+def test_a_promoting_refiner_starts_near_the_model_without_it():
+    """A new promote channel (zero weights, as ``train --init`` widens it) changes the output by the offset's
+    small boost only, and gets gradients."""
+    torch.manual_seed(0)
+    plain = SpnRefiner(RefinerConfig(width=8))
+    model = SpnRefiner(RefinerConfig(width=8, promote_second=True))
+    model.load_state_dict(widened(plain.state_dict(), model.state_dict()), strict=False)
+    image, coarse = _inputs(3)
+    with torch.no_grad():
+        difference = (model(image, coarse, log=False) - plain(image, coarse, log=False)).abs().max()
+    assert 0 < float(difference) < 0.01
+    model(image, coarse).mean().backward()
+    assert float(model.guidance.head[1].weight.grad[-1].abs().max()) > 0
 
 
 def test_batchnorm_folding_keeps_the_outputs():
