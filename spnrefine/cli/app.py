@@ -388,11 +388,6 @@ def train(
         bool, typer.Option(help="The guidance CNN also predicts, per pixel, how far to raise the coarse map's second "
                                 "most likely class after propagation (--init: starts near zero, the old model).")
     ] = False,
-    merge: Annotated[
-        str, typer.Option(help="Merge of the four directions: 'max' (SPN's node-wise max) or 'weighted' (the guidance "
-                               "also predicts, per pixel, a softmax over the max and each direction; --init: starts "
-                               "near the max).")
-    ] = "max",
     lovasz: Annotated[
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")
@@ -428,7 +423,7 @@ def train(
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
-                         promote_second=promote_second, merge=merge)
+                         promote_second=promote_second)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

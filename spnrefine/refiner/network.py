@@ -28,10 +28,6 @@ IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
 PROMOTE_OFFSET = -4.0
-MAX_MERGE_OFFSET = 4.0
-"""``merge="weighted"``: the max's logit is raw + this, each direction's raw: where the new output channels are still
-at zero weights the max takes ~93% (the model without them) and each direction ~2%."""
-MERGES = ("max", "weighted")
 """The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output
 channel starts at zero weights), i.e. the model without it."""
 
@@ -48,8 +44,6 @@ class RefinerConfig:
     sharpen: bool = False  # True: the coarse input is sharpened per pixel (a predicted power) before propagation
     promote_second: bool = False  # True: per pixel, the coarse map's second most likely class is raised (a predicted
     # log-boost) after propagation: a thin object a network ranked second can win where the image shows it
-    merge: str = "max"  # of the directions: "max" (SPN's node-wise max) or "weighted" (per pixel, a softmax over
-    # the max and each direction: a pixel can follow the one direction that reaches it from its own region)
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -168,8 +162,6 @@ class SpnRefiner(nn.Module):
         self.config = config
         if config.class_guidance and not config.classes:
             raise ValueError("class_guidance needs classes (the label set the guidance sees)")
-        if config.merge not in MERGES:
-            raise ValueError(f"merge must be one of {MERGES}, got {config.merge!r}")
         self.guidance = Guidance(config.width, self.steering_channels, config.classes if config.class_guidance else 0)
         if config.sharpen:  # the log-power channel (last) starts at 0: the input as it is
             nn.init.zeros_(self.guidance.head[1].weight[-1])
@@ -202,16 +194,9 @@ class SpnRefiner(nn.Module):
     @property
     def steering_channels(self) -> int:
         """S of ``steering``: the gates, then the blend logit (``pixel_blend``), the raw boost of the second class
-        (``promote_second``), the merge logits (``merge="weighted"``: max and four directions per pass), then the
-        log-power (``sharpen``)."""
+        (``promote_second``), then the log-power (``sharpen``)."""
         config = self.config
-        return (self.gate_channels + int(config.pixel_blend) + int(config.promote_second) + self.merge_channels
-                + int(config.sharpen))
-
-    @property
-    def merge_channels(self) -> int:
-        """Steering channels of the merge logits: (pass, max + directions), or 0 for SPN's max."""
-        return self.config.iterations * (1 + len(DIRECTIONS)) if self.config.merge == "weighted" else 0
+        return self.gate_channels + int(config.pixel_blend) + int(config.promote_second) + int(config.sharpen)
 
     @property
     def feature_channels(self) -> int:
@@ -300,31 +285,13 @@ class SpnRefiner(nn.Module):
         gates = steering[:, :gate_count].unflatten(1, (self.config.iterations, len(DIRECTIONS), 3, 1))
         refined = source
         for i in range(self.config.iterations):
-            if self.config.merge == "max":
-                refined = propagate(refined, gates[:, i].expand(-1, -1, -1, k, -1, -1))
-            else:
-                refined = self._weighted_merge(refined, gates[:, i].expand(-1, -1, -1, k, -1, -1), steering, i)
+            refined = propagate(refined, gates[:, i].expand(-1, -1, -1, k, -1, -1))
         if counts is None:
             total = refined.sum(1, keepdim=True)
         else:
             total = (refined * counts.to(refined.dtype).view(1, -1, 1, 1)).sum(1, keepdim=True)
         refined = refined / total.clamp(min=EPS)
         return torch.lerp(refined, source, torch.sigmoid(keep_logit))  # keep·source + (1 − keep)·refined
-
-    def _weighted_merge(self, x: torch.Tensor, gates: torch.Tensor, steering: torch.Tensor, iteration: int
-                        ) -> torch.Tensor:
-        """(N, K, H, W) propagated along each direction by (N, D, 3, K, H, W) ``gates``, merged per pixel by the
-        softmax of pass ``iteration``'s (N, 1 + D, H, W) merge logits of ``steering`` over the max and the D
-        directions → (N, K, H, W)."""
-        start = self.gate_channels + int(self.config.pixel_blend) + int(self.config.promote_second)
-        start += iteration * (1 + len(DIRECTIONS))
-        logits = steering[:, start:start + 1 + len(DIRECTIONS)]
-        weights = torch.softmax(torch.cat([logits[:, :1] + MAX_MERGE_OFFSET, logits[:, 1:]], 1), 1)
-        directions = propagate(x, gates, merge="none")  # (N, D, K, H, W)
-        merged = weights[:, :1] * directions.amax(1)
-        for d in range(len(DIRECTIONS)):
-            merged = merged + weights[:, 1 + d:2 + d] * directions[:, d]
-        return merged
 
     def promoted(self, probs: torch.Tensor, coarse: torch.Tensor, steering: torch.Tensor) -> torch.Tensor:
         """(N, K, H, W) refined probabilities with, per pixel, the (N, K, H, W) coarse map's second most likely

@@ -45,7 +45,6 @@ class TrainConfig:
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
-    merge: str = "max"  # of the directions: "max" or "weighted" (see RefinerConfig)
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
 
 
@@ -174,7 +173,7 @@ def train(
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
                                      iterations=config.iterations, class_head=config.class_head,
                                      class_guidance=config.class_guidance, sharpen=config.sharpen,
-                                     promote_second=config.promote_second, merge=config.merge))
+                                     promote_second=config.promote_second))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))

@@ -10,9 +10,7 @@ from spnrefine.errors import SpnrefineError
 from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels
-from spnrefine.propagation import propagate
 from spnrefine.refiner.network import (
-    MAX_MERGE_OFFSET,
     PROMOTE_OFFSET,
     RefinerConfig,
     SpnRefiner,
@@ -125,53 +123,6 @@ def test_a_promoting_refiner_starts_near_the_model_without_it():
     assert 0 < float(difference) < 0.01
     model(image, coarse).mean().backward()
     assert float(model.guidance.head[1].weight.grad[-1].abs().max()) > 0
-
-
-def test_a_weighted_merge_follows_the_direction_its_logits_pick():
-    """merge="weighted": per pixel a softmax over the max and each direction; a large logit for one direction
-    gives that direction's propagation there, for the max SPN's max."""
-    model = SpnRefiner(RefinerConfig(width=8, merge="weighted", pixel_blend=True))
-    _, coarse = _inputs(3, size=(1, 6, 7))
-    steering = torch.zeros(1, model.steering_channels, 6, 7)
-    steering[:, :model.gate_channels] = torch.rand(1, model.gate_channels, 6, 7) / 3
-    start = model.gate_channels + 1
-    steering[:, start + 2, :, :4] = 50.0  # the second direction on the left part
-    steering[:, start, :, 4:] = 50.0  # the max on the right part
-    gates = steering[:, :model.gate_channels].unflatten(1, (1, 4, 3, 1))[:, 0].expand(-1, -1, -1, 3, -1, -1)
-    out = model._weighted_merge(coarse, gates, steering, 0)
-    directions = propagate(coarse, gates, merge="none")
-    torch.testing.assert_close(out[..., :4], directions[:, 1, ..., :4])
-    torch.testing.assert_close(out[..., 4:], directions.amax(1)[..., 4:])
-
-
-def test_a_weighted_merge_starts_near_the_max_and_is_differentiable():
-    """New merge channels (zero weights, as ``train --init`` widens them) leave ~the max merge's output (the
-    offset gives the max ~93%); gradients of the weighted merge pass gradcheck in float64."""
-    torch.manual_seed(0)
-    plain = SpnRefiner(RefinerConfig(width=8))
-    model = SpnRefiner(RefinerConfig(width=8, merge="weighted"))
-    model.load_state_dict(widened(plain.state_dict(), model.state_dict()), strict=False)
-    image, coarse = _inputs(3)
-    with torch.no_grad():
-        difference = (model(image, coarse, log=False) - plain(image, coarse, log=False)).abs().max()
-    assert 0 < float(difference) < 0.05
-    assert torch.softmax(torch.tensor([MAX_MERGE_OFFSET, 0, 0, 0, 0]), 0)[0] > 0.9
-    _, x = _inputs(2, size=(1, 4, 5))
-    x = x.double().requires_grad_()
-    raw = torch.rand(1, model.steering_channels, 4, 5, dtype=torch.float64)
-    gates = (raw[:, :model.gate_channels] / 3).requires_grad_()
-    logits = torch.randn(1, 5, 4, 5, dtype=torch.float64, requires_grad=True)
-
-    def merged(x, gates, logits):
-        steering = torch.cat([gates, logits], 1)
-        return model._weighted_merge(x, gates.unflatten(1, (4, 3, 1)).expand(-1, -1, -1, 2, -1, -1), steering, 0)
-
-    assert torch.autograd.gradcheck(merged, (x, gates, logits))
-
-
-def test_an_unknown_merge_is_refused():
-    with pytest.raises(ValueError, match="merge"):
-        SpnRefiner(RefinerConfig(merge="mean"))
 
 
 def test_batchnorm_folding_keeps_the_outputs():
