@@ -1,6 +1,6 @@
 """Write a backbone's probabilities on degraded copies of training images (training inputs for the refiner).
 
-    python scripts/degraded_coarse.py --images DIR --list FILE --out DIR [--variants 3] [--seed 0]
+    python scripts/degraded_coarse.py --images DIR --list FILE --out DIR [--variants 3] [--seed 0] [--strength mild]
 
 Variant i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, W). Deterministic per (seed, name, i).
 """
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from spnrefine.backbones import load_backbone
 from spnrefine.io.images import read_image
 from spnrefine.io.writers import write_npy
-from spnrefine.training.degrade import degraded_probabilities
+from spnrefine.training.degrade import DEGRADATIONS, degraded_probabilities
 
 
 def main() -> None:
@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=Path("../shared/weights/espnet_camvid.pth"))
     parser.add_argument("--variants", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strength", choices=sorted(DEGRADATIONS), default="mild",
+                        help="mild: ESPNet near its val level; strong: near its level on unseen sequences")
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, args.weights)
     names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
@@ -39,7 +41,8 @@ def main() -> None:
             path = args.out / f"v{variant}" / f"{Path(name).stem}.npy"
             if path.is_file():
                 continue
-            probs = degraded_probabilities(backbone, image, np.random.default_rng([args.seed, key, variant]))
+            rng = np.random.default_rng([args.seed, key, variant])
+            probs = degraded_probabilities(backbone, image, rng, DEGRADATIONS[args.strength])
             write_npy(path, probs.astype(np.float16))
 
 

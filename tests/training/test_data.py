@@ -7,7 +7,7 @@ from PIL import Image
 from spnrefine.errors import SpnrefineError
 from spnrefine.io.writers import write_label_png
 from spnrefine.training.data import IGNORE, LabelSpace, SampleCache, draw_batch, list_samples, random_crops
-from spnrefine.training.degrade import SCALE_RANGE, degrade_image
+from spnrefine.training.degrade import DEGRADATIONS, degrade_image
 
 
 def test_label_space_parses_its_forms():
@@ -61,13 +61,32 @@ def test_batches_come_from_one_source_and_small_images_are_enlarged_to_the_crop(
         assert np.allclose(coarse.sum(1).numpy(), 1, atol=1e-4)
 
 
-def test_degraded_images_are_smaller_and_reproducible():
+@pytest.mark.parametrize("strength", sorted(DEGRADATIONS))
+def test_degraded_images_are_smaller_and_reproducible(strength):
+    how = DEGRADATIONS[strength]
     image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
-    a = degrade_image(image, np.random.default_rng(7))
-    b = degrade_image(image, np.random.default_rng(7))
+    a = degrade_image(image, np.random.default_rng(7), how)
+    b = degrade_image(image, np.random.default_rng(7), how)
     assert a.dtype == np.uint8 and np.array_equal(a, b)
     scale = a.shape[1] / 160
-    assert SCALE_RANGE[0] - 0.01 <= scale <= SCALE_RANGE[1] + 0.01
+    assert how.scale[0] - 0.01 <= scale <= how.scale[1] + 0.01
+
+
+def test_strong_degradation_changes_an_image_more_than_mild():
+    """Over many draws the strong copies are further from the (resized) original than the mild ones."""
+    import cv2
+
+    y, x = np.mgrid[0:120, 0:160]
+    image = np.stack([x * 1.5, y * 2.0, (x + y) * 0.9], -1).clip(0, 255).astype(np.uint8)
+    error = {}
+    for strength, how in DEGRADATIONS.items():
+        total = 0.0
+        for seed in range(40):
+            out = degrade_image(image, np.random.default_rng(seed), how).astype(np.float32)
+            plain = cv2.resize(image, out.shape[1::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+            total += np.abs(out - plain).mean()
+        error[strength] = total / 40
+    assert error["strong"] > 1.5 * error["mild"]
 
 
 def test_drifted_coarse_is_confident_and_wrong_only_near_the_boundaries():
