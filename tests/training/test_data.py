@@ -61,6 +61,27 @@ def test_batches_come_from_one_source_and_small_images_are_enlarged_to_the_crop(
         assert np.allclose(coarse.sum(1).numpy(), 1, atol=1e-4)
 
 
+def test_sources_sharing_an_image_share_its_memory_and_return_what_training_expects(tmp_path):
+    """Two sources of the same images (one with .npy coarse maps, one synthesized) hold each image and label map
+    once; labels are stored compactly but the batch targets are int64 with IGNORE, as before."""
+    images, masks = _source(tmp_path / "c", 2, (24, 30), (0, 11))
+    (tmp_path / "npy").mkdir()
+    for i in range(2):
+        np.save(tmp_path / "npy" / f"s{i}.npy", np.full((12, 24, 30), 1 / 12, np.float32))
+    given = list_samples(images, masks, None, tmp_path / "npy", LabelSpace(12, 11), source=0)
+    synthesized = list_samples(images, masks, None, None, LabelSpace(12, 11), source=1)
+    cache = SampleCache()
+    first, second = cache.load(given[0]), cache.load(synthesized[0])
+    assert np.shares_memory(first[0], second[0]) and np.shares_memory(first[2], second[2])
+    assert first[1].dtype == np.int16 and first[3].shape == (12, 24, 30) and second[3] is None
+    image, targets, coarse = cache.coarse_for(synthesized[0], np.random.default_rng(0))
+    assert targets.dtype == np.int64 and set(np.unique(targets)) == {0, IGNORE}
+    assert coarse.dtype == np.float32 and coarse.shape == (12, 24, 30)
+    np.save(tmp_path / "npy" / "s1.npy", np.zeros((12, 20, 30), np.float32))
+    with pytest.raises(SpnrefineError, match="s1.npy: shape"):
+        cache.load(given[1])
+
+
 @pytest.mark.parametrize("strength", sorted(DEGRADATIONS))
 def test_degraded_images_are_smaller_and_reproducible(strength):
     how = DEGRADATIONS[strength]
