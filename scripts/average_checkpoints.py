@@ -1,0 +1,48 @@
+"""Average refiner checkpoints of one architecture parameter by parameter (a "model soup", Wortsman et al. 2022).
+
+    python scripts/average_checkpoints.py runs/soup.pt models/spn_refiner_camvid.pt runs/refiner_camvid_strong/refiner.pt
+
+The checkpoints must share the network configuration and label set (fine-tunings from one start, e.g. `agnostic`
+stage 2); floating-point tensors (BatchNorm statistics included) are averaged, the rest taken from the first.
+The output is a checkpoint file `--checkpoint` reads. Tried and not shipped (model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from spnrefine.io.checkpoints import load_weights
+from spnrefine.refiner.network import RefinerConfig
+
+
+def averaged(payloads: list[dict]) -> dict:
+    """Refiner checkpoint payloads → one payload with the mean of their floating-point weights."""
+    first = payloads[0]
+    for other in payloads[1:]:
+        same_network = RefinerConfig(**other["config"]) == RefinerConfig(**first["config"])  # defaults filled in
+        if not same_network or other.get("labels") != first.get("labels"):
+            raise SystemExit("the checkpoints differ in network configuration or label set")
+        if other["state_dict"].keys() != first["state_dict"].keys():
+            raise SystemExit("the checkpoints hold different tensors")
+    states = [p["state_dict"] for p in payloads]
+    mean = {key: (sum(s[key] for s in states) / len(states) if value.is_floating_point() else value.clone())
+            for key, value in first["state_dict"].items()}
+    return {**first, "state_dict": mean, "train_config": {"average_of": len(payloads)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("checkpoints", type=Path, nargs="+")
+    args = parser.parse_args()
+    if args.out.exists():
+        raise SystemExit(f"{args.out} exists; not overwritten")
+    torch.save(averaged([load_weights(path) for path in args.checkpoints]), args.out)
+    print(f"{args.out}: the mean of {len(args.checkpoints)} checkpoints")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Dense CRF run on a refiner's output (and the other order), beside each alone, on CamVid-labelled images.
+
+    python scripts/crf_after_refiner.py --coarse runs/degraded_tune_strong/v0 runs/espnet --list runs/camvid_tune.txt
+
+One run per coarse folder of (12, H, W) ``.npy`` probabilities: coarse, dense CRF, each refiner, refiner then CRF
+(and CRF then ``camvid``), scored by ``spnrefine.evaluation.comparison.compare``; prints the rows and the per-class
+IoU change against coarse. A tuning tool (model card): the held-out sequence 0006R0, never a val list.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spnrefine.evaluation.baselines import dense_crf
+from spnrefine.evaluation.comparison import CoarseSource, compare, format_per_class, format_rows
+from spnrefine.labels import CAMVID
+from spnrefine.refiner import Refiner
+
+
+def chained(first, second):
+    """Two (image, probs, labels) → probs methods, one after the other."""
+    return lambda image, probs, labels: second(image, first(image, probs, labels), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
+    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
+    parser.add_argument("--list", type=Path, required=True, help="file names of the scored images")
+    parser.add_argument("--coarse", type=Path, nargs="+", required=True, help="folders of (12, H, W) .npy maps")
+    args = parser.parse_args()
+    names = args.list.read_text().split()
+    crf = lambda image, probs, labels: dense_crf(image, probs)  # noqa: E731
+    table = {"coarse": lambda image, probs, labels: probs, "dense CRF": crf}
+    for name in ("camvid", "agnostic"):
+        refiner = Refiner.load(name)
+        refined = lambda image, probs, labels, refiner=refiner: refiner.refine(image, probs)  # noqa: E731
+        table[f"SPN {name}"] = refined
+        table[f"SPN {name}, then CRF"] = chained(refined, crf)
+        if name == "camvid":
+            table["CRF, then SPN camvid"] = chained(crf, refined)
+    for folder in args.coarse:
+        rows, per_class = compare(args.images, args.masks, names, CoarseSource(folder), table, 11, 11)
+        print(f"\n{folder} ({len(names)} images)")
+        print("\n".join(format_rows(rows)))
+        print("\n".join(format_per_class(per_class, list(CAMVID.class_names))))
+
+
+if __name__ == "__main__":
+    main()
