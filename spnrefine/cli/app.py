@@ -392,6 +392,10 @@ def train(
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")
     ] = 0.0,
+    balance_coarse: Annotated[
+        bool, typer.Option(help="With --class-balance: a pixel also weighs as much as its coarse label's share of "
+                                "the crop says (a small class drawn where it is not counts as much as one missed).")
+    ] = False,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -423,7 +427,7 @@ def train(
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
-                         promote_second=promote_second)
+                         promote_second=promote_second, balance_coarse=balance_coarse)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

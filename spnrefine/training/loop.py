@@ -46,6 +46,7 @@ class TrainConfig:
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
+    balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -78,11 +79,15 @@ def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample]):
     return coarse_metrics.summary()["miou"], refined_metrics.summary()["miou"]
 
 
-def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -> torch.Tensor:
+def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
+                 coarse_labels: torch.Tensor | None = None) -> torch.Tensor:
     """NLL where each pixel weighs (share of its class in its own crop) ** -power, normalized to mean 1.
 
     log_probs (B, K, H, W), targets (B, H, W) with IGNORE. Shares are counted per crop, so the weights
     need no label set (present-class ids of different images are never mixed). power 0: plain NLL.
+    coarse_labels (B, H, W): the coarse argmax; a pixel then weighs the larger of its true class's weight and
+    its coarse label's (that label's share of the crop's coarse map): a small class drawn where it is not (a
+    false blob) counts as much as one missed, so the refiner learns to remove a small class as well as grow it.
     """
     loss = F.nll_loss(log_probs, targets, ignore_index=IGNORE, reduction="none")
     valid = targets != IGNORE
@@ -96,6 +101,11 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float) -
         if labels.numel():
             _, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
             weights[b][valid[b]] = (counts.float() / labels.numel()).pow(-power)[inverse]
+            if coarse_labels is not None:
+                drawn = coarse_labels[b][valid[b]]
+                _, inverse, counts = torch.unique(drawn, return_inverse=True, return_counts=True)
+                drawn_weights = (counts.float() / drawn.numel()).pow(-power)[inverse]
+                weights[b][valid[b]] = torch.maximum(weights[b][valid[b]], drawn_weights)
     weights = weights / weights[valid].mean()
     return (loss * weights)[valid].mean()
 
@@ -210,7 +220,8 @@ def train(
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
             log_probs = model(images, coarse)
-            loss = balanced_nll(log_probs, masks, config.class_balance)
+            loss = balanced_nll(log_probs, masks, config.class_balance,
+                                coarse.argmax(1) if config.balance_coarse else None)
             if config.lovasz:
                 loss = loss + config.lovasz * lovasz_softmax(log_probs.exp(), masks)
             optimizer.zero_grad()

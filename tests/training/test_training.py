@@ -77,6 +77,22 @@ def test_class_balanced_loss_is_plain_nll_at_power_zero_and_weighs_rare_classes_
     assert balanced_nll(log_probs, targets, 0.5) > plain  # the wrong rare pixels now weigh more
 
 
+def test_balancing_by_the_coarse_label_weighs_a_false_blob_of_a_rare_class_up():
+    from spnrefine.training.loop import balanced_nll
+
+    targets = torch.zeros((1, 10, 10), dtype=torch.long)
+    targets[0, 9, :5] = 1  # the true rare class: 5 pixels, refined right
+    coarse_labels = targets.clone()
+    coarse_labels[0, 0, :2] = 1  # the coarse map also drew it at 2 pixels of class 0 ...
+    log_probs = torch.log_softmax(torch.zeros((1, 2, 10, 10)), 1).clone()
+    log_probs[0, :, 9, :5] = torch.log(torch.tensor([0.1, 0.9]))[:, None]
+    log_probs[0, :, 0, :2] = torch.log(torch.tensor([0.2, 0.8]))[:, None]  # ... and the refiner kept that blob
+    by_truth = balanced_nll(log_probs, targets, 0.5)
+    by_both = balanced_nll(log_probs, targets, 0.5, coarse_labels)
+    assert by_both > by_truth  # the blob's pixels weigh as a rare class's now
+    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, targets), by_truth)  # coarse = truth: unchanged
+
+
 def test_lovasz_softmax_is_one_minus_iou_for_hard_predictions_and_has_gradients():
     from spnrefine.training.data import IGNORE
     from spnrefine.training.loop import lovasz_softmax
