@@ -396,6 +396,10 @@ def train(
         bool, typer.Option(help="With --class-balance: a pixel also weighs as much as its coarse label's share of "
                                 "the crop says (a small class drawn where it is not counts as much as one missed).")
     ] = False,
+    balance_synthesized: Annotated[
+        bool, typer.Option(help="With --balance-coarse: also on batches whose coarse maps are synthesized (else only "
+                                "on a network's maps, --coarse folders).")
+    ] = True,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -427,7 +431,8 @@ def train(
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
-                         promote_second=promote_second, balance_coarse=balance_coarse)
+                         promote_second=promote_second, balance_coarse=balance_coarse,
+                         balance_synthesized=balance_synthesized)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -47,6 +47,7 @@ class TrainConfig:
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
+    balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -220,8 +221,8 @@ def train(
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction)
             began = time.perf_counter()
             log_probs = model(images, coarse)
-            loss = balanced_nll(log_probs, masks, config.class_balance,
-                                coarse.argmax(1) if config.balance_coarse else None)
+            by_coarse = config.balance_coarse and (config.balance_synthesized or batch[0].coarse is not None)
+            loss = balanced_nll(log_probs, masks, config.class_balance, coarse.argmax(1) if by_coarse else None)
             if config.lovasz:
                 loss = loss + config.lovasz * lovasz_softmax(log_probs.exp(), masks)
             optimizer.zero_grad()

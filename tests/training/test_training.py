@@ -93,6 +93,23 @@ def test_balancing_by_the_coarse_label_weighs_a_false_blob_of_a_rare_class_up():
     torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, targets), by_truth)  # coarse = truth: unchanged
 
 
+def test_balancing_by_the_coarse_label_can_be_left_off_for_synthesized_coarse_maps(tmp_path):
+    """Every batch here is synthesized: with --no-balance-synthesized the coarse labels weigh nothing (the losses of
+    a run without --balance-coarse), with the default they do."""
+    images, masks = _dataset(tmp_path)
+    balance = ["--class-balance", "0.5"]
+    runs = {"plain": balance, "network only": [*balance, "--balance-coarse", "--no-balance-synthesized"],
+            "all": [*balance, "--balance-coarse"]}
+    losses = {}
+    for name, extra in runs.items():
+        result = _train(tmp_path / name.replace(" ", "_"), images, masks, 3, *extra)
+        assert result.exit_code == 0, result.output
+        log = (tmp_path / name.replace(" ", "_") / "log.jsonl").read_text().splitlines()
+        losses[name] = [json.loads(line)["loss"] for line in log if "loss" in json.loads(line)]
+    assert losses["network only"] == losses["plain"]
+    assert losses["all"] != losses["plain"]
+
+
 def test_lovasz_softmax_is_one_minus_iou_for_hard_predictions_and_has_gradients():
     from spnrefine.training.data import IGNORE
     from spnrefine.training.loop import lovasz_softmax
