@@ -98,17 +98,19 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
         return loss[valid].mean()
     weights = torch.zeros_like(loss)
     for b in range(targets.shape[0]):
-        labels = targets[b][valid[b]]
-        if labels.numel():
-            _, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
-            weights[b][valid[b]] = (counts.float() / labels.numel()).pow(-power)[inverse]
+        if valid[b].any():
+            crop_weights = _share_weights(targets[b][valid[b]], power)
             if coarse_labels is not None:
-                drawn = coarse_labels[b][valid[b]]
-                _, inverse, counts = torch.unique(drawn, return_inverse=True, return_counts=True)
-                drawn_weights = (counts.float() / drawn.numel()).pow(-power)[inverse]
-                weights[b][valid[b]] = torch.maximum(weights[b][valid[b]], drawn_weights)
+                crop_weights = torch.maximum(crop_weights, _share_weights(coarse_labels[b][valid[b]], power))
+            weights[b][valid[b]] = crop_weights
     weights = weights / weights[valid].mean()
     return (loss * weights)[valid].mean()
+
+
+def _share_weights(ids: torch.Tensor, power: float) -> torch.Tensor:
+    """(n,) ids → (n,) each id's share of them to the power −``power``."""
+    _, inverse, counts = torch.unique(ids, return_inverse=True, return_counts=True)
+    return (counts.float() / ids.numel()).pow(-power)[inverse]
 
 
 def _jaccard_steps(foreground: torch.Tensor) -> torch.Tensor:
