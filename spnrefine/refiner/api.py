@@ -27,7 +27,7 @@ from .tiles import (
     spans_with_context,
     steering_windows,
 )
-from .weights import DEFAULT, SHIPPED, model_from_payload, shipped_checkpoint
+from .weights import DEFAULT, SHIPPED, lowres_model_from_payload, model_from_payload, shipped_checkpoint
 
 HALF_RESOLUTION_BLOCK = 16
 """A blocky label mask with blocks of at least this many pixels (their blur capped at ``io.coarse.MAX_BLOCK_BLUR``)
@@ -35,15 +35,26 @@ is refined at half resolution first: the refiner reaches ~8 px (model card)."""
 
 
 class Refiner:
-    """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities."""
+    """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities.
 
-    def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True):
+    ``model`` refines any mask; ``lowres_model`` (same network, other weights; default ``model``) the masks
+    recognised as low-resolution: probability maps that are upsampled hard masks (``refiner.softness``) and blocky
+    label masks."""
+
+    def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
+                 lowres_model: SpnRefiner | None = None):
         self.device = torch.device(device)
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
-        self.model = fold_batchnorm(model.eval()).to(self.device)
+        self.model = self._prepared(model)
+        self.lowres_model = self.model if lowres_model is None else self._prepared(lowres_model)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
+
+    def _prepared(self, model: SpnRefiner) -> SpnRefiner:
+        """``model`` for inference on this device: BatchNorm folded; on CPU the same bits on any number of threads."""
+        model = fold_batchnorm(model.eval()).to(self.device)
         if self.device.type == "cpu":
-            pin_pointwise_convolutions(self.model)  # same bits on any number of threads
+            pin_pointwise_convolutions(model)
+        return model
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
@@ -59,7 +70,8 @@ class Refiner:
             path, expected = Path(checkpoint), None
             if not path.suffix and not path.exists():
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
-        return cls(model_from_payload(load_weights(path, expected), path), device, sharpen_lowres)
+        payload = load_weights(path, expected)
+        return cls(model_from_payload(payload, path), device, sharpen_lowres, lowres_model_from_payload(payload, path))
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -145,23 +157,26 @@ class Refiner:
         (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
         unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
-        more is refined at half resolution first."""
+        more is refined at half resolution first. Both kinds are refined by ``lowres_model``."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
+        lowres = isinstance(coarse, LabelChannels) and coarse.block > 1
         if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
             coarse = self._refined_at_half_resolution(image, coarse)
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
             smooth = unblocked(coarse.probs)
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
+            lowres = lowres or smooth is not None
+        lowres = lowres or (isinstance(coarse, ProbabilityChannels) and coarse.power != 1)
+        model = self.lowres_model if lowres else self.model
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
         winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
         bands = list(spans_with_context(height, tile, margin))
-        model = self.model
         steering_channels = model.steering_channels
         steered = torch.empty((1, steering_channels + (model.feature_channels if model.needs_features else 0),
                                max(p.stop - p.start for _, p in bands), width), device=self.device)
@@ -175,7 +190,7 @@ class Refiner:
             kept = steered_rows.stop - padded_rows.start  # rows this band shares with the one before
             first = padded_rows.start - steered_rows.start
             steered[:, :, :kept] = steered[:, :, first:first + kept].clone()
-            self._steer(image, band, counts, windows, out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
+            self._steer(model, image, band, counts, windows, out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
             steered_rows = padded_rows
             for cols, padded_cols in spans_with_context(width, tile, margin):
                 steering = steered[:, :, :padded_rows.stop - padded_rows.start, padded_cols].contiguous()
@@ -210,13 +225,13 @@ class Refiner:
         upsampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in refined])
         return ProbabilityChannels.of_compact(upsampled, coarse.channels)
 
-    def _steer(self, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
+    def _steer(self, model: SpnRefiner, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:
-        """Write the steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
+        """Write ``model``'s steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
         into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
         them). A window's half-resolution levels run once, its full-resolution layers in pieces
         (``refiner.tiles.detail_pieces``)."""
-        model, guidance = self.model, self.model.guidance
+        guidance = model.guidance
         for core, padded in windows:
             features = model.guidance_input(self._image(image[padded][None]),
                                             self._coarse(coarse.window(*padded)[None]), self._counts(counts))

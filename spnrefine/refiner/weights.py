@@ -2,7 +2,9 @@
 
 A checkpoint carries its network configuration and the label set it was made for (``labels``: None for a
 class-agnostic refiner that takes any label set; else the name and channel count of its label set), so
-nothing about it is guessed at load time.
+nothing about it is guessed at load time. It may carry a second set of weights of the same network for masks
+the refiner recognises as low-resolution (``lowres_state_dict``; ``refiner.softness``): a network's errors and an
+upsampled mask's are different errors (model card).
 """
 
 from __future__ import annotations
@@ -63,7 +65,18 @@ def checkpoint_payload(model: SpnRefiner, labels: dict | None = None, **extra) -
             "state_dict": model.state_dict(), **extra}
 
 
+def paired_payload(network: dict, lowres: dict) -> dict:
+    """One checkpoint of two payloads of the same network and label set: ``network``'s weights for any mask,
+    ``lowres``'s for masks recognised as low-resolution."""
+    if RefinerConfig(**network["config"]) != RefinerConfig(**lowres["config"]) or network.get("labels") != lowres.get(
+            "labels"):
+        raise SpnrefineError("the two checkpoints differ in network configuration or label set")
+    return {**network, "lowres_state_dict": lowres["state_dict"],
+            "lowres_train_config": lowres.get("train_config")}
+
+
 def model_from_payload(payload, path: Path) -> SpnRefiner:
+    """The refiner of a checkpoint payload (its weights for any mask)."""
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise SpnrefineError(f"{path}: not an spnrefine refinement checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
     try:
@@ -73,3 +86,10 @@ def model_from_payload(payload, path: Path) -> SpnRefiner:
     model = SpnRefiner(config)
     load_state_dict_strict(model, payload["state_dict"], path, "the SPN refiner")
     return model
+
+
+def lowres_model_from_payload(payload: dict, path: Path) -> SpnRefiner | None:
+    """The refiner for masks recognised as low-resolution, if the checkpoint carries its own weights for them."""
+    if payload.get("lowres_state_dict") is None:
+        return None
+    return model_from_payload({**payload, "state_dict": payload["lowres_state_dict"]}, path)

@@ -18,7 +18,13 @@ from spnrefine.refiner.network import (
     mask_features,
     sharpened,
 )
-from spnrefine.refiner.weights import SHIPPED, checkpoint_for_labels, checkpoint_payload, shipped_checkpoint
+from spnrefine.refiner.weights import (
+    SHIPPED,
+    checkpoint_for_labels,
+    checkpoint_payload,
+    paired_payload,
+    shipped_checkpoint,
+)
 from spnrefine.training.loop import widened
 
 
@@ -146,6 +152,50 @@ def test_checkpoint_round_trip(tmp_path):
     rgb = (image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     refined = refiner.refine(rgb, coarse[0].numpy())
     assert refined.shape == (3, 16, 20) and np.allclose(refined.sum(0), 1, atol=1e-4)
+
+
+def _lowres_disc(size: int = 64, factor: int = 8) -> np.ndarray:
+    """(2, size, size): a disc's hard mask area-downsampled ×``factor`` and upsampled bilinearly."""
+    import cv2
+
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    disc = (np.hypot(yy - size * 0.55, xx - size * 0.45) < size * 0.3).astype(np.float32)
+    small = cv2.resize(disc, (size // factor, size // factor), interpolation=cv2.INTER_AREA)
+    foreground = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+    return np.stack([1 - foreground, foreground])
+
+
+def test_a_paired_checkpoint_refines_recognised_lowres_masks_with_its_second_weights(tmp_path):
+    """Network maps and plain label masks get the first weights; upsampled probability maps and blocky label
+    masks the second (``sharpen_lowres`` off: every probability map the first)."""
+    torch.manual_seed(1)
+    network, lowres = SpnRefiner(RefinerConfig(width=8)).eval(), SpnRefiner(RefinerConfig(width=8)).eval()
+    torch.save(paired_payload(checkpoint_payload(network), checkpoint_payload(lowres)), tmp_path / "pair.pt")
+    pair, as_given = Refiner.load(tmp_path / "pair.pt"), Refiner.load(tmp_path / "pair.pt", sharpen_lowres=False)
+    first, second = Refiner(network), Refiner(lowres)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    network_map = torch.softmax(torch.randn(2, 96, 96), 0).numpy()
+    upsampled = _lowres_disc(96)
+    labels = upsampled.argmax(0)
+    blocky = np.kron(rng.integers(0, 2, (12, 12)), np.ones((8, 8), np.int64))
+    assert LabelChannels(blocky, 2, None).block == 8 and LabelChannels(labels, 2, None).block == 1
+    cases = [(pair.refine(image, network_map), first.refine(image, network_map)),
+             (pair.refine(image, upsampled), second.refine(image, upsampled)),
+             (as_given.refine(image, upsampled), Refiner(network, sharpen_lowres=False).refine(image, upsampled)),
+             (pair.refine_labels(image, labels, 2), first.refine_labels(image, labels, 2)),
+             (pair.refine_labels(image, blocky, 2), second.refine_labels(image, blocky, 2))]
+    for case, (refined, expected) in enumerate(cases):
+        np.testing.assert_array_equal(refined, expected, err_msg=f"case {case}")
+    assert np.abs(first.refine(image, network_map) - second.refine(image, network_map)).max() > 1e-3
+
+
+def test_only_checkpoints_of_one_network_and_label_set_pair():
+    small = checkpoint_payload(SpnRefiner(RefinerConfig(width=8)))
+    with pytest.raises(SpnrefineError, match="differ in network configuration or label set"):
+        paired_payload(small, checkpoint_payload(SpnRefiner(RefinerConfig(width=12))))
+    with pytest.raises(SpnrefineError, match="differ in network configuration or label set"):
+        paired_payload(small, {**small, "labels": {"name": "camvid", "channels": 12}})
 
 
 def test_bad_checkpoints_are_refused_clearly(tmp_path):
