@@ -27,7 +27,7 @@ from .tiles import (
     spans_with_context,
     steering_windows,
 )
-from .weights import DEFAULT, SHIPPED, lowres_model_from_payload, model_from_payload, shipped_checkpoint
+from .weights import DEFAULT, SHIPPED, hard_model_from_payload, model_from_payload, shipped_checkpoint
 
 HALF_RESOLUTION_BLOCK = 16
 """A blocky label mask with blocks of at least this many pixels (their blur capped at ``io.coarse.MAX_BLOCK_BLUR``)
@@ -37,16 +37,15 @@ is refined at half resolution first: the refiner reaches ~8 px (model card)."""
 class Refiner:
     """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities.
 
-    ``model`` refines any mask; ``lowres_model`` (same network, other weights; default ``model``) the masks
-    recognised as low-resolution: probability maps that are upsampled hard masks (``refiner.softness``) and blocky
-    label masks."""
+    ``model`` refines a network's probability maps; ``hard_model`` (same network, other weights; default ``model``)
+    hard masks: label masks, and probability maps recognised as upsampled hard masks (``refiner.softness``)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
-                 lowres_model: SpnRefiner | None = None):
+                 hard_model: SpnRefiner | None = None):
         self.device = torch.device(device)
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.model = self._prepared(model)
-        self.lowres_model = self.model if lowres_model is None else self._prepared(lowres_model)
+        self.hard_model = self.model if hard_model is None else self._prepared(hard_model)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
 
     def _prepared(self, model: SpnRefiner) -> SpnRefiner:
@@ -71,7 +70,7 @@ class Refiner:
             if not path.suffix and not path.exists():
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
-        return cls(model_from_payload(payload, path), device, sharpen_lowres, lowres_model_from_payload(payload, path))
+        return cls(model_from_payload(payload, path), device, sharpen_lowres, hard_model_from_payload(payload, path))
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -142,7 +141,8 @@ class Refiner:
         if not (self.model.config.classes and coarse.channels.compact):
             return coarse
         height, width = coarse.shape
-        return ProbabilityChannels(coarse.channels.expand(coarse.window(slice(0, height), slice(0, width))), 0)
+        return ProbabilityChannels(coarse.channels.expand(coarse.window(slice(0, height), slice(0, width))), 0,
+                                   hard=coarse.hard)
 
     @torch.inference_mode()
     def refine_channels(self, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, tile: int = TILE,
@@ -157,21 +157,21 @@ class Refiner:
         (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
         unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
-        more is refined at half resolution first. Both kinds are refined by ``lowres_model``."""
+        more is refined at half resolution first. Label masks and recognised maps are refined by ``hard_model``."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
-        lowres = isinstance(coarse, LabelChannels) and coarse.block > 1
+        hard = coarse.hard
         if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
             coarse = self._refined_at_half_resolution(image, coarse)
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
             smooth = unblocked(coarse.probs)
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
-            lowres = lowres or smooth is not None
-        lowres = lowres or (isinstance(coarse, ProbabilityChannels) and coarse.power != 1)
-        model = self.lowres_model if lowres else self.model
+            hard = hard or smooth is not None
+        hard = hard or (isinstance(coarse, ProbabilityChannels) and coarse.power != 1)
+        model = self.hard_model if hard else self.model
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
@@ -223,7 +223,7 @@ class Refiner:
         refined, _ = self.refine_channels(cv2.resize(image, size, interpolation=cv2.INTER_AREA), half,
                                           keep_labels=False)
         upsampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in refined])
-        return ProbabilityChannels.of_compact(upsampled, coarse.channels)
+        return ProbabilityChannels.of_compact(upsampled, coarse.channels, hard=True)
 
     def _steer(self, model: SpnRefiner, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:

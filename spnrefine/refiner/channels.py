@@ -83,10 +83,11 @@ class Channels:
 
 class ProbabilityChannels:
     """(K, H, W) probabilities; channels below ``threshold`` everywhere share one (their mean); windows raised
-    to ``power`` (``refiner.softness``: an upsampled hard mask's ramps made steps; 1: as they are)."""
+    to ``power`` (``refiner.softness``: an upsampled hard mask's ramps made steps; 1: as they are). ``hard``: made
+    from a label mask (``LabelChannels``), not a network's probabilities."""
 
-    def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD, power: float = 1.0):
-        self.probs, self.power, self.given_compact = probs, power, False
+    def __init__(self, probs: np.ndarray, threshold: float = ACTIVE_THRESHOLD, power: float = 1.0, hard: bool = False):
+        self.probs, self.power, self.given_compact, self.hard = probs, power, False, hard
         peaks = probs.reshape(probs.shape[0], -1).max(1)
         active = np.flatnonzero(peaks >= threshold) if threshold > 0 else np.arange(probs.shape[0])
         if len(active) == 0:
@@ -95,11 +96,11 @@ class ProbabilityChannels:
         self.shape = probs.shape[1:]
 
     @classmethod
-    def of_compact(cls, probs: np.ndarray, channels: Channels) -> ProbabilityChannels:
+    def of_compact(cls, probs: np.ndarray, channels: Channels, hard: bool = False) -> ProbabilityChannels:
         """(k, H, W) probabilities already on ``channels`` (a shared channel holding each of its classes' value,
         as ``Refiner.refine_channels`` returns them)."""
         made = cls.__new__(cls)
-        made.probs, made.power, made.given_compact = probs, 1.0, True
+        made.probs, made.power, made.given_compact, made.hard = probs, 1.0, True, hard
         made.channels, made.shape = channels, probs.shape[1:]
         return made
 
@@ -142,6 +143,8 @@ class LabelChannels:
     """(H, W) class ids as ``refine`` reads label masks: 0.9 on the label and 0.1 spread over all K classes
     (ignored pixels uniform), blurred by ``io.coarse.hard_label_sigma`` (0.25% of the image diagonal; half a
     block for a nearest-neighbour upsampled mask). Exact for absent classes."""
+
+    hard = True  # a label mask (``ProbabilityChannels.hard``)
 
     def __init__(self, labels: np.ndarray, num_classes: int, ignore_index: int | None = None):
         self.labels = labels

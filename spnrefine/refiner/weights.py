@@ -2,9 +2,9 @@
 
 A checkpoint carries its network configuration and the label set it was made for (``labels``: None for a
 class-agnostic refiner that takes any label set; else the name and channel count of its label set), so
-nothing about it is guessed at load time. It may carry a second set of weights of the same network for masks
-the refiner recognises as low-resolution (``lowres_state_dict``; ``refiner.softness``): a network's errors and an
-upsampled mask's are different errors (model card).
+nothing about it is guessed at load time. It may carry a second set of weights of the same network for hard
+masks (``hard_state_dict``): label masks, and probability maps recognised as upsampled hard masks
+(``refiner.softness``); its ``state_dict`` then refines a network's probability maps only (model card).
 """
 
 from __future__ import annotations
@@ -65,14 +65,13 @@ def checkpoint_payload(model: SpnRefiner, labels: dict | None = None, **extra) -
             "state_dict": model.state_dict(), **extra}
 
 
-def paired_payload(network: dict, lowres: dict) -> dict:
-    """One checkpoint of two payloads of the same network and label set: ``network``'s weights for any mask,
-    ``lowres``'s for masks recognised as low-resolution."""
-    if RefinerConfig(**network["config"]) != RefinerConfig(**lowres["config"]) or network.get("labels") != lowres.get(
+def paired_payload(network: dict, hard: dict) -> dict:
+    """One checkpoint of two payloads of the same network and label set: ``network``'s weights for a network's
+    probability maps, ``hard``'s for hard masks (label masks, and maps recognised as upsampled hard masks)."""
+    if RefinerConfig(**network["config"]) != RefinerConfig(**hard["config"]) or network.get("labels") != hard.get(
             "labels"):
         raise SpnrefineError("the two checkpoints differ in network configuration or label set")
-    return {**network, "lowres_state_dict": lowres["state_dict"],
-            "lowres_train_config": lowres.get("train_config")}
+    return {**network, "hard_state_dict": hard["state_dict"], "hard_train_config": hard.get("train_config")}
 
 
 def model_from_payload(payload, path: Path) -> SpnRefiner:
@@ -88,8 +87,8 @@ def model_from_payload(payload, path: Path) -> SpnRefiner:
     return model
 
 
-def lowres_model_from_payload(payload: dict, path: Path) -> SpnRefiner | None:
-    """The refiner for masks recognised as low-resolution, if the checkpoint carries its own weights for them."""
-    if payload.get("lowres_state_dict") is None:
+def hard_model_from_payload(payload: dict, path: Path) -> SpnRefiner | None:
+    """The refiner for hard masks, if the checkpoint carries its own weights for them."""
+    if payload.get("hard_state_dict") is None:
         return None
-    return model_from_payload({**payload, "state_dict": payload["lowres_state_dict"]}, path)
+    return model_from_payload({**payload, "state_dict": payload["hard_state_dict"]}, path)

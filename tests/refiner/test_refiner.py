@@ -165,14 +165,14 @@ def _lowres_disc(size: int = 64, factor: int = 8) -> np.ndarray:
     return np.stack([1 - foreground, foreground])
 
 
-def test_a_paired_checkpoint_refines_recognised_lowres_masks_with_its_second_weights(tmp_path):
-    """Network maps and plain label masks get the first weights; upsampled probability maps and blocky label
-    masks the second (``sharpen_lowres`` off: every probability map the first)."""
+def test_a_paired_checkpoint_refines_hard_masks_with_its_second_weights(tmp_path):
+    """A network's probability maps get the first weights; label masks (blocky or not) and probability maps that
+    are upsampled hard masks the second (``sharpen_lowres`` off: every probability map the first)."""
     torch.manual_seed(1)
-    network, lowres = SpnRefiner(RefinerConfig(width=8)).eval(), SpnRefiner(RefinerConfig(width=8)).eval()
-    torch.save(paired_payload(checkpoint_payload(network), checkpoint_payload(lowres)), tmp_path / "pair.pt")
+    network, hard = SpnRefiner(RefinerConfig(width=8)).eval(), SpnRefiner(RefinerConfig(width=8)).eval()
+    torch.save(paired_payload(checkpoint_payload(network), checkpoint_payload(hard)), tmp_path / "pair.pt")
     pair, as_given = Refiner.load(tmp_path / "pair.pt"), Refiner.load(tmp_path / "pair.pt", sharpen_lowres=False)
-    first, second = Refiner(network), Refiner(lowres)
+    first, second = Refiner(network), Refiner(hard)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
     network_map = torch.softmax(torch.randn(2, 96, 96), 0).numpy()
@@ -183,11 +183,16 @@ def test_a_paired_checkpoint_refines_recognised_lowres_masks_with_its_second_wei
     cases = [(pair.refine(image, network_map), first.refine(image, network_map)),
              (pair.refine(image, upsampled), second.refine(image, upsampled)),
              (as_given.refine(image, upsampled), Refiner(network, sharpen_lowres=False).refine(image, upsampled)),
-             (pair.refine_labels(image, labels, 2), first.refine_labels(image, labels, 2)),
+             (pair.refine_labels(image, labels, 2), second.refine_labels(image, labels, 2)),
              (pair.refine_labels(image, blocky, 2), second.refine_labels(image, blocky, 2))]
     for case, (refined, expected) in enumerate(cases):
         np.testing.assert_array_equal(refined, expected, err_msg=f"case {case}")
     assert np.abs(first.refine(image, network_map) - second.refine(image, network_map)).max() > 1e-3
+    # a refiner tied to a label set takes a label mask of some of its classes as probabilities on all: still hard
+    network, hard = (SpnRefiner(RefinerConfig(width=8, classes=6, class_head=False, class_guidance=True)).eval()
+                     for _ in range(2))
+    tied = Refiner(network, hard_model=hard)
+    np.testing.assert_array_equal(tied.refine_labels(image, labels, 6), Refiner(hard).refine_labels(image, labels, 6))
 
 
 def test_only_checkpoints_of_one_network_and_label_set_pair():
