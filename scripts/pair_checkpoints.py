@@ -1,5 +1,5 @@
-"""Join two refiner checkpoints of one network into one: weights for a network's probability maps, and weights for
-hard masks (label masks, and probability maps the refiner recognises as upsampled hard masks; ``refiner.softness``).
+"""Join two refiner checkpoints of one network into one: weights for uncertain probability maps (a network's soft
+output), and weights for certain masks (label masks; maps certain at many pixels, ``refiner.softness.is_certain``).
 
     python scripts/pair_checkpoints.py runs/camvid_pair.pt runs/refiner_camvid_balcoarse/refiner.pt models/spn_refiner_camvid.pt
 
@@ -21,17 +21,17 @@ from spnrefine.refiner.weights import paired_payload
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("network", type=Path, help="weights for a network's probability maps")
-    parser.add_argument("hard", type=Path, help="weights for hard masks (label masks, upsampled hard masks)")
+    parser.add_argument("uncertain", type=Path, help="weights for uncertain probability maps")
+    parser.add_argument("certain", type=Path, help="weights for label masks and certain probability maps")
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists; not overwritten")
     try:
-        payload = paired_payload(load_weights(args.network), load_weights(args.hard))
+        payload = paired_payload(load_weights(args.uncertain), load_weights(args.certain))
     except SpnrefineError as error:
-        raise SystemExit(f"{args.network}, {args.hard}: {error}") from None
+        raise SystemExit(f"{args.uncertain}, {args.certain}: {error}") from None
     torch.save(payload, args.out)
-    print(f"{args.out}: {args.network} for a network's probability maps, {args.hard} for hard masks")
+    print(f"{args.out}: {args.uncertain} for uncertain probability maps, {args.certain} for certain masks")
 
 
 if __name__ == "__main__":

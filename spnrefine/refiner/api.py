@@ -15,7 +15,7 @@ from ..io.checkpoints import load_weights
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
-from .softness import lowres_power, unblocked
+from .softness import is_certain, lowres_power, unblocked
 from .tiles import (
     DETAIL_MARGIN,
     DETAIL_SPAN,
@@ -27,7 +27,7 @@ from .tiles import (
     spans_with_context,
     steering_windows,
 )
-from .weights import DEFAULT, SHIPPED, hard_model_from_payload, model_from_payload, shipped_checkpoint
+from .weights import DEFAULT, SHIPPED, certain_model_from_payload, model_from_payload, shipped_checkpoint
 
 HALF_RESOLUTION_BLOCK = 16
 """A blocky label mask with blocks of at least this many pixels (their blur capped at ``io.coarse.MAX_BLOCK_BLUR``)
@@ -37,15 +37,16 @@ is refined at half resolution first: the refiner reaches ~8 px (model card)."""
 class Refiner:
     """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities.
 
-    ``model`` refines a network's probability maps; ``hard_model`` (same network, other weights; default ``model``)
-    hard masks: label masks, and probability maps recognised as upsampled hard masks (``refiner.softness``)."""
+    ``model`` refines uncertain probability maps (a network's soft output); ``certain_model`` (same network, other
+    weights; default ``model``) label masks and probability maps certain at many pixels (``refiner.softness.is_certain``:
+    upsampled hard masks, confident segmenters)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
-                 hard_model: SpnRefiner | None = None):
+                 certain_model: SpnRefiner | None = None):
         self.device = torch.device(device)
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.model = self._prepared(model)
-        self.hard_model = self.model if hard_model is None else self._prepared(hard_model)
+        self.certain_model = self.model if certain_model is None else self._prepared(certain_model)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
 
     def _prepared(self, model: SpnRefiner) -> SpnRefiner:
@@ -70,7 +71,7 @@ class Refiner:
             if not path.suffix and not path.exists():
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
-        return cls(model_from_payload(payload, path), device, sharpen_lowres, hard_model_from_payload(payload, path))
+        return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path))
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -89,17 +90,18 @@ class Refiner:
         the same bits), and the result of an image no longer depends on which images share its batch.
         On a GPU, images that fit one tile go as one batch; larger ones one at a time, in bands.
         """
-        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE or self._powers(probabilities):
+        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE or self._special(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
         return self._forward(np.stack(images), probabilities, None)
 
-    def _powers(self, probabilities: torch.Tensor) -> bool:
-        """Whether any of (N, K, H, W) probabilities is to be resampled or sharpened (``refiner.softness``)."""
-        if not self.sharpen_lowres:
-            return False
+    def _special(self, probabilities: torch.Tensor) -> bool:
+        """Whether any of (N, K, H, W) probabilities is certain (``certain_model``'s) or to be resampled or sharpened
+        (``refiner.softness``)."""
         maps = [p.cpu().numpy() for p in probabilities]
-        return any(unblocked(p) is not None or lowres_power(p) != 1 for p in maps)
+        if self.certain_model is not self.model and any(is_certain(p) for p in maps):
+            return True
+        return self.sharpen_lowres and any(unblocked(p) is not None or lowres_power(p) != 1 for p in maps)
 
     def _forward(self, images: np.ndarray, probabilities, counts: torch.Tensor | None) -> torch.Tensor:
         """(N, H, W, 3) uint8 and (N, k, H, W) probabilities → refined (N, k, H, W) on this device."""
@@ -157,21 +159,19 @@ class Refiner:
         (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
         unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
-        more is refined at half resolution first. Label masks and recognised maps are refined by ``hard_model``."""
+        more is refined at half resolution first. Label masks and certain maps are refined by ``certain_model``."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
-        hard = coarse.hard
+        certain = coarse.hard or is_certain(coarse.probs)
         if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
             coarse = self._refined_at_half_resolution(image, coarse)
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
             smooth = unblocked(coarse.probs)
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
-            hard = hard or smooth is not None
-        hard = hard or (isinstance(coarse, ProbabilityChannels) and coarse.power != 1)
-        model = self.hard_model if hard else self.model
+        model = self.certain_model if certain else self.model
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None

@@ -50,6 +50,12 @@ def saturated_share(probs: np.ndarray) -> float:
     return float((probs[:, ::step].max(0) >= SATURATED).mean())
 
 
+def is_certain(probs: np.ndarray) -> bool:
+    """(K, H, W) probabilities → whether at least ``SATURATED_SHARE`` of the pixels are certain: an upsampled hard
+    mask or a confident segmenter's map, not a network's soft output (``Refiner``: the weights for certain masks)."""
+    return saturated_share(probs) >= SATURATED_SHARE
+
+
 def ramp_pieces(probs: np.ndarray, quantized: bool | None = None) -> float:
     """(K, H, W) probabilities → how often the top probability changes slope inside the uncertain band, per
     change of label, along sampled rows and columns. A hard mask upsampled bilinearly ramps in 3–8 straight
@@ -83,7 +89,7 @@ def lowres_power(probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the power to raise them to before refinement: ``POWER`` for an upsampled hard
     mask (``SATURATED_SHARE`` of its pixels certain, ramps of at most ``MAX_PIECES`` straight pieces, or
     ``MAX_PIECES_8BIT`` stored in 8 bits), else 1 (as they are)."""
-    if saturated_share(probs) < SATURATED_SHARE:
+    if not is_certain(probs):
         return 1.0
     quantized = eight_bit(probs[:, :: max(1, probs.shape[1] // SAMPLED_LINES)])
     return POWER if ramp_pieces(probs, quantized) <= (MAX_PIECES_8BIT if quantized else MAX_PIECES) else 1.0

@@ -2,9 +2,10 @@
 
 A checkpoint carries its network configuration and the label set it was made for (``labels``: None for a
 class-agnostic refiner that takes any label set; else the name and channel count of its label set), so
-nothing about it is guessed at load time. It may carry a second set of weights of the same network for hard
-masks (``hard_state_dict``): label masks, and probability maps recognised as upsampled hard masks
-(``refiner.softness``); its ``state_dict`` then refines a network's probability maps only (model card).
+nothing about it is guessed at load time. It may carry a second set of weights of the same network for certain
+masks (``certain_state_dict``): label masks, and probability maps certain at many pixels (upsampled hard masks,
+confident segmenters; ``refiner.softness.is_certain``); its ``state_dict`` then refines uncertain probability maps
+only, a network's soft output (model card).
 """
 
 from __future__ import annotations
@@ -65,13 +66,14 @@ def checkpoint_payload(model: SpnRefiner, labels: dict | None = None, **extra) -
             "state_dict": model.state_dict(), **extra}
 
 
-def paired_payload(network: dict, hard: dict) -> dict:
-    """One checkpoint of two payloads of the same network and label set: ``network``'s weights for a network's
-    probability maps, ``hard``'s for hard masks (label masks, and maps recognised as upsampled hard masks)."""
-    if RefinerConfig(**network["config"]) != RefinerConfig(**hard["config"]) or network.get("labels") != hard.get(
-            "labels"):
+def paired_payload(uncertain: dict, certain: dict) -> dict:
+    """One checkpoint of two payloads of the same network and label set: ``uncertain``'s weights for uncertain
+    probability maps, ``certain``'s for certain masks (label masks, maps certain at many pixels)."""
+    if RefinerConfig(**uncertain["config"]) != RefinerConfig(**certain["config"]) or uncertain.get(
+            "labels") != certain.get("labels"):
         raise SpnrefineError("the two checkpoints differ in network configuration or label set")
-    return {**network, "hard_state_dict": hard["state_dict"], "hard_train_config": hard.get("train_config")}
+    return {**uncertain, "certain_state_dict": certain["state_dict"],
+            "certain_train_config": certain.get("train_config")}
 
 
 def model_from_payload(payload, path: Path) -> SpnRefiner:
@@ -87,8 +89,8 @@ def model_from_payload(payload, path: Path) -> SpnRefiner:
     return model
 
 
-def hard_model_from_payload(payload: dict, path: Path) -> SpnRefiner | None:
-    """The refiner for hard masks, if the checkpoint carries its own weights for them."""
-    if payload.get("hard_state_dict") is None:
+def certain_model_from_payload(payload: dict, path: Path) -> SpnRefiner | None:
+    """The refiner for certain masks, if the checkpoint carries its own weights for them."""
+    if payload.get("certain_state_dict") is None:
         return None
-    return model_from_payload({**payload, "state_dict": payload["hard_state_dict"]}, path)
+    return model_from_payload({**payload, "state_dict": payload["certain_state_dict"]}, path)

@@ -10,6 +10,7 @@ from spnrefine.errors import SpnrefineError
 from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels
+from spnrefine.refiner.softness import is_certain, lowres_power
 from spnrefine.refiner.network import (
     PROMOTE_OFFSET,
     RefinerConfig,
@@ -165,9 +166,9 @@ def _lowres_disc(size: int = 64, factor: int = 8) -> np.ndarray:
     return np.stack([1 - foreground, foreground])
 
 
-def test_a_paired_checkpoint_refines_hard_masks_with_its_second_weights(tmp_path):
-    """A network's probability maps get the first weights; label masks (blocky or not) and probability maps that
-    are upsampled hard masks the second (``sharpen_lowres`` off: every probability map the first)."""
+def test_a_paired_checkpoint_refines_certain_masks_with_its_second_weights(tmp_path):
+    """Uncertain probability maps get the first weights; label masks (blocky or not) and certain probability maps
+    (upsampled hard masks, sharpened or not; a confident segmenter's) the second."""
     torch.manual_seed(1)
     network, hard = SpnRefiner(RefinerConfig(width=8)).eval(), SpnRefiner(RefinerConfig(width=8)).eval()
     torch.save(paired_payload(checkpoint_payload(network), checkpoint_payload(hard)), tmp_path / "pair.pt")
@@ -177,12 +178,17 @@ def test_a_paired_checkpoint_refines_hard_masks_with_its_second_weights(tmp_path
     image = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
     network_map = torch.softmax(torch.randn(2, 96, 96), 0).numpy()
     upsampled = _lowres_disc(96)
+    yy, xx = np.mgrid[:96, :96] + 0.5
+    foreground = 1 / (1 + np.exp(-(30 - np.hypot(yy - 50, xx - 45)) / 2))  # a confident segmenter's logistic edge
+    confident = np.stack([1 - foreground, foreground]).astype(np.float32)  # certain interiors; not sharpened
+    assert is_certain(confident) and lowres_power(confident) == 1 and not is_certain(network_map)
     labels = upsampled.argmax(0)
     blocky = np.kron(rng.integers(0, 2, (12, 12)), np.ones((8, 8), np.int64))
     assert LabelChannels(blocky, 2, None).block == 8 and LabelChannels(labels, 2, None).block == 1
     cases = [(pair.refine(image, network_map), first.refine(image, network_map)),
              (pair.refine(image, upsampled), second.refine(image, upsampled)),
-             (as_given.refine(image, upsampled), Refiner(network, sharpen_lowres=False).refine(image, upsampled)),
+             (as_given.refine(image, upsampled), Refiner(hard, sharpen_lowres=False).refine(image, upsampled)),
+             (pair.refine(image, confident), second.refine(image, confident)),
              (pair.refine_labels(image, labels, 2), second.refine_labels(image, labels, 2)),
              (pair.refine_labels(image, blocky, 2), second.refine_labels(image, blocky, 2))]
     for case, (refined, expected) in enumerate(cases):
@@ -191,7 +197,7 @@ def test_a_paired_checkpoint_refines_hard_masks_with_its_second_weights(tmp_path
     # a refiner tied to a label set takes a label mask of some of its classes as probabilities on all: still hard
     network, hard = (SpnRefiner(RefinerConfig(width=8, classes=6, class_head=False, class_guidance=True)).eval()
                      for _ in range(2))
-    tied = Refiner(network, hard_model=hard)
+    tied = Refiner(network, certain_model=hard)
     np.testing.assert_array_equal(tied.refine_labels(image, labels, 6), Refiner(hard).refine_labels(image, labels, 6))
 
 
