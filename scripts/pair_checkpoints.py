@@ -3,7 +3,8 @@ output), and weights for certain masks (label masks; maps certain at many pixels
 
     python scripts/pair_checkpoints.py runs/camvid_pair.pt runs/refiner_camvid_balcoarse/refiner.pt models/spn_refiner_camvid.pt
 
-The output is a checkpoint file `--checkpoint` reads; the shipped ones were made so (model card).
+The output is a checkpoint file `--checkpoint` reads (`Refiner` picks the weights per mask). Tried and not shipped
+(model card).
 """
 
 from __future__ import annotations
