@@ -1,7 +1,7 @@
 """Join two refiner checkpoints of one network into one: weights for uncertain probability maps (a network's soft
 output), and weights for certain masks (label masks; maps certain at many pixels, ``refiner.softness.is_certain``).
 
-    python scripts/pair_checkpoints.py runs/camvid_pair.pt runs/refiner_camvid_balcoarse/refiner.pt models/spn_refiner_camvid.pt
+    python scripts/pair_checkpoints.py OUT.pt runs/refiner_camvid_balcoarse/refiner.pt models/spn_refiner_camvid.pt
 
 The output is a checkpoint file `--checkpoint` reads (`Refiner` picks the weights per mask). Tried and not shipped
 (model card).

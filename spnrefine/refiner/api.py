@@ -38,8 +38,8 @@ class Refiner:
     """``Refiner.load(path).refine(image, probs)``: refined (K, H, W) probabilities.
 
     ``model`` refines uncertain probability maps (a network's soft output); ``certain_model`` (same network, other
-    weights; default ``model``) label masks and probability maps certain at many pixels (``refiner.softness.is_certain``:
-    upsampled hard masks, confident segmenters)."""
+    weights; default ``model``) label masks and probability maps certain at many pixels
+    (``refiner.softness.is_certain``: upsampled hard masks, confident segmenters)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
                  certain_model: SpnRefiner | None = None):
@@ -164,7 +164,7 @@ class Refiner:
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
-        certain = coarse.hard or is_certain(coarse.probs)
+        certain = coarse.hard or (self.certain_model is not self.model and is_certain(coarse.probs))
         if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
             coarse = self._refined_at_half_resolution(image, coarse)
         if self.sharpen_lowres and isinstance(coarse, ProbabilityChannels) and coarse.power == 1:
@@ -190,7 +190,8 @@ class Refiner:
             kept = steered_rows.stop - padded_rows.start  # rows this band shares with the one before
             first = padded_rows.start - steered_rows.start
             steered[:, :, :kept] = steered[:, :, first:first + kept].clone()
-            self._steer(model, image, band, counts, windows, out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
+            self._steer(model, image, band, counts, windows,
+                        out=steered[:, :, kept:padded_rows.stop - padded_rows.start])
             steered_rows = padded_rows
             for cols, padded_cols in spans_with_context(width, tile, margin):
                 steering = steered[:, :, :padded_rows.stop - padded_rows.start, padded_cols].contiguous()
@@ -227,8 +228,8 @@ class Refiner:
 
     def _steer(self, model: SpnRefiner, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
                windows: list[tuple[tuple[slice, slice], tuple[slice, slice]]], out: torch.Tensor) -> None:
-        """Write ``model``'s steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some rows)
-        into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
+        """Write ``model``'s steering of the (core, padded) ``windows`` (``refiner.tiles.steering_windows`` of some
+        rows) into ``out`` (1, S [+ C], h, W), the rows of their cores (and the decoder features if the model needs
         them). A window's half-resolution levels run once, its full-resolution layers in pieces
         (``refiner.tiles.detail_pieces``)."""
         guidance = model.guidance

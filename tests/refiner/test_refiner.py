@@ -10,7 +10,6 @@ from spnrefine.errors import SpnrefineError
 from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels
-from spnrefine.refiner.softness import is_certain, lowres_power
 from spnrefine.refiner.network import (
     PROMOTE_OFFSET,
     RefinerConfig,
@@ -19,6 +18,7 @@ from spnrefine.refiner.network import (
     mask_features,
     sharpened,
 )
+from spnrefine.refiner.softness import is_certain, lowres_power
 from spnrefine.refiner.weights import (
     SHIPPED,
     checkpoint_for_labels,
