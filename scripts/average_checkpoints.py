@@ -15,15 +15,14 @@ from pathlib import Path
 import torch
 
 from spnrefine.io.checkpoints import load_weights
-from spnrefine.refiner.network import RefinerConfig
+from spnrefine.refiner.weights import same_network
 
 
 def averaged(payloads: list[dict]) -> dict:
     """Refiner checkpoint payloads → one payload with the mean of their floating-point weights."""
     first = payloads[0]
     for other in payloads[1:]:
-        same_network = RefinerConfig(**other["config"]) == RefinerConfig(**first["config"])  # defaults filled in
-        if not same_network or other.get("labels") != first.get("labels"):
+        if not same_network(first, other):
             raise SystemExit("the checkpoints differ in network configuration or label set")
         if other["state_dict"].keys() != first["state_dict"].keys():
             raise SystemExit("the checkpoints hold different tensors")

@@ -66,11 +66,16 @@ def checkpoint_payload(model: SpnRefiner, labels: dict | None = None, **extra) -
             "state_dict": model.state_dict(), **extra}
 
 
+def same_network(first: dict, other: dict) -> bool:
+    """Whether two checkpoint payloads hold weights of one network configuration (defaults filled in) and label set."""
+    return (RefinerConfig(**first["config"]) == RefinerConfig(**other["config"])
+            and first.get("labels") == other.get("labels"))
+
+
 def paired_payload(uncertain: dict, certain: dict) -> dict:
     """One checkpoint of two payloads of the same network and label set: ``uncertain``'s weights for uncertain
     probability maps, ``certain``'s for certain masks (label masks, maps certain at many pixels)."""
-    if RefinerConfig(**uncertain["config"]) != RefinerConfig(**certain["config"]) or uncertain.get(
-            "labels") != certain.get("labels"):
+    if not same_network(uncertain, certain):
         raise SpnrefineError("the two checkpoints differ in network configuration or label set")
     return {**uncertain, "certain_state_dict": certain["state_dict"],
             "certain_train_config": certain.get("train_config")}
