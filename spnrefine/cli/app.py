@@ -400,6 +400,11 @@ def train(
         bool, typer.Option(help="With --balance-coarse: also on batches whose coarse maps are synthesized (else only "
                                 "on a network's maps, --coarse folders).")
     ] = True,
+    false_blob_margin: Annotated[
+        Optional[int], typer.Option(min=0, help="With --balance-coarse: weigh a pixel by its coarse label only where "
+                                                "that class is truly nowhere within N px (a false blob, not the "
+                                                "over-wide edge of a thin object).")
+    ] = None,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -432,7 +437,7 @@ def train(
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
                          promote_second=promote_second, balance_coarse=balance_coarse,
-                         balance_synthesized=balance_synthesized)
+                         balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -48,6 +48,7 @@ class TrainConfig:
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
+    false_blob_margin: int | None = None  # with balance_coarse: only pixels this far (px) from their coarse label's truth
 
 
 def _save(path: Path, payload: dict) -> None:
@@ -81,7 +82,7 @@ def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample]):
 
 
 def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
-                 coarse_labels: torch.Tensor | None = None) -> torch.Tensor:
+                 coarse_labels: torch.Tensor | None = None, margin: int | None = None) -> torch.Tensor:
     """NLL where each pixel weighs (share of its class in its own crop) ** -power, normalized to mean 1.
 
     log_probs (B, K, H, W), targets (B, H, W) with IGNORE. Shares are counted per crop, so the weights
@@ -89,6 +90,8 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
     coarse_labels (B, H, W): the coarse argmax; a pixel then weighs the larger of its true class's weight and
     its coarse label's (that label's share of the crop's coarse map): a small class drawn where it is not (a
     false blob) counts as much as one missed, so the refiner learns to remove a small class as well as grow it.
+    margin: the coarse label's weight only where that class is truly nowhere within ``margin`` px (a blob, not
+    the over-wide edge of a thin object, which growing and shrinking trade evenly).
     """
     loss = F.nll_loss(log_probs, targets, ignore_index=IGNORE, reduction="none")
     valid = targets != IGNORE
@@ -96,15 +99,27 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
         return loss.sum() * 0
     if power == 0:
         return loss[valid].mean()
+    far = None
+    if coarse_labels is not None and margin is not None:
+        far = ~_near_own_class(targets, coarse_labels, log_probs.shape[1], margin)
     weights = torch.zeros_like(loss)
     for b in range(targets.shape[0]):
         if valid[b].any():
             crop_weights = _share_weights(targets[b][valid[b]], power)
             if coarse_labels is not None:
-                crop_weights = torch.maximum(crop_weights, _share_weights(coarse_labels[b][valid[b]], power))
+                by_coarse = torch.maximum(crop_weights, _share_weights(coarse_labels[b][valid[b]], power))
+                crop_weights = by_coarse if far is None else torch.where(far[b][valid[b]], by_coarse, crop_weights)
             weights[b][valid[b]] = crop_weights
     weights = weights / weights[valid].mean()
     return (loss * weights)[valid].mean()
+
+
+def _near_own_class(targets: torch.Tensor, labels: torch.Tensor, classes: int, margin: int) -> torch.Tensor:
+    """(B, H, W) targets (with IGNORE) and labels in [0, classes) → (B, H, W) bool: some pixel within ``margin``
+    px (a square) truly belongs to the pixel's label."""
+    truth = F.one_hot(targets.masked_fill(targets == IGNORE, classes), classes + 1)[..., :classes]
+    near = F.max_pool2d(truth.permute(0, 3, 1, 2).float(), 2 * margin + 1, stride=1, padding=margin)
+    return near.gather(1, labels[:, None]).squeeze(1) > 0
 
 
 def _share_weights(ids: torch.Tensor, power: float) -> torch.Tensor:
@@ -224,7 +239,8 @@ def train(
             began = time.perf_counter()
             log_probs = model(images, coarse)
             by_coarse = config.balance_coarse and (config.balance_synthesized or batch[0].coarse is not None)
-            loss = balanced_nll(log_probs, masks, config.class_balance, coarse.argmax(1) if by_coarse else None)
+            loss = balanced_nll(log_probs, masks, config.class_balance, coarse.argmax(1) if by_coarse else None,
+                                config.false_blob_margin)
             if config.lovasz:
                 loss = loss + config.lovasz * lovasz_softmax(log_probs.exp(), masks)
             optimizer.zero_grad()

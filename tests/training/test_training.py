@@ -93,6 +93,25 @@ def test_balancing_by_the_coarse_label_weighs_a_false_blob_of_a_rare_class_up():
     torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, targets), by_truth)  # coarse = truth: unchanged
 
 
+def test_a_false_blob_margin_spares_the_over_wide_edge_of_a_thin_object_but_not_a_blob():
+    from spnrefine.training.loop import balanced_nll
+
+    targets = torch.zeros((1, 12, 12), dtype=torch.long)
+    targets[0, :, 2] = 1  # a true pole, one pixel wide
+    log_probs = torch.log_softmax(torch.randn((1, 2, 12, 12), generator=torch.Generator().manual_seed(0)), 1)
+    edge = targets.clone()
+    edge[0, :, 3] = 1  # the coarse pole is a pixel too wide
+    blob = targets.clone()
+    blob[0, 4:6, 9:11] = 1  # the coarse map drew a pole 7–8 px away from the true one
+    by_truth = balanced_nll(log_probs, targets, 0.5)
+    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, edge, margin=2), by_truth)
+    assert balanced_nll(log_probs, targets, 0.5, edge) != by_truth  # without a margin the edge weighs as a pole
+    log_probs[0, :, 4:6, 9:11] = torch.log(torch.tensor([0.2, 0.8]))[:, None, None]  # the refiner kept the blob
+    by_truth = balanced_nll(log_probs, targets, 0.5)
+    assert balanced_nll(log_probs, targets, 0.5, blob, margin=2) > by_truth  # its pixels weigh as a pole's
+    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, blob, margin=8), by_truth)  # all within 8 px
+
+
 def test_balancing_by_the_coarse_label_can_be_left_off_for_synthesized_coarse_maps(tmp_path):
     """Every batch here is synthesized: with --no-balance-synthesized the coarse labels weigh nothing (the losses of
     a run without --balance-coarse), with the default they do."""
