@@ -3,13 +3,14 @@ output), and weights for certain masks (label masks; maps certain at many pixels
 
     python scripts/pair_checkpoints.py OUT.pt runs/refiner_camvid_balcoarse/refiner.pt models/spn_refiner_camvid.pt
 
-The output is a checkpoint file `--checkpoint` reads (`Refiner` picks the weights per mask). Tried and not shipped
-(model card).
+The output is a checkpoint file `--checkpoint` reads (`Refiner` picks the weights per mask). The shipped `camvid` is
+one (model card).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import torch
@@ -31,7 +32,9 @@ def main() -> None:
         payload = paired_payload(load_weights(args.uncertain), load_weights(args.certain))
     except SpnrefineError as error:
         raise SystemExit(f"{args.uncertain}, {args.certain}: {error}") from None
-    torch.save(payload, args.out)
+    buffer = io.BytesIO()  # serialized in memory: the bytes do not depend on the output's file name
+    torch.save(payload, buffer)
+    args.out.write_bytes(buffer.getvalue())
     print(f"{args.out}: {args.uncertain} for uncertain probability maps, {args.certain} for certain masks")
 
 

@@ -38,7 +38,7 @@ SHIPPED = {weights.name: weights for weights in (
                    "27e682113c90c9d1484711cb3181bb476d614a6fee8f1f580bf52045a1255537", None, None,
                    "class-agnostic: any label set, probabilities or hard masks (models/README.md)"),
     RefinerWeights("camvid", "spn_refiner_camvid.pt",
-                   "d3d74178d5c8cd74e0550ec6208ac20a13d08f33835d4e68f3a8e466371b2062", "camvid", 12,
+                   "8580e726f8c6974c374b78598aa81c6bc596a29b82132a1a5d0b014e6b2ca2a6", "camvid", 12,
                    "CamVid's 11 classes + void (12 channels): its guidance sees which class is where; the default "
                    "of segment --backbone espnet-camvid (models/README.md)"),
 )}
