@@ -118,7 +118,7 @@ def test_balancing_by_the_coarse_label_can_be_left_off_for_synthesized_coarse_ma
     images, masks = _dataset(tmp_path)
     balance = ["--class-balance", "0.5"]
     runs = {"plain": balance, "network only": [*balance, "--balance-coarse", "--no-balance-synthesized"],
-            "all": [*balance, "--balance-coarse"]}
+            "all": [*balance, "--balance-coarse"], "blobs": [*balance, "--balance-coarse", "--false-blob-margin", "1"]}
     losses = {}
     for name, extra in runs.items():
         result = _train(tmp_path / name.replace(" ", "_"), images, masks, 3, *extra)
@@ -127,6 +127,7 @@ def test_balancing_by_the_coarse_label_can_be_left_off_for_synthesized_coarse_ma
         losses[name] = [json.loads(line)["loss"] for line in log if "loss" in json.loads(line)]
     assert losses["network only"] == losses["plain"]
     assert losses["all"] != losses["plain"]
+    assert losses["blobs"] not in (losses["plain"], losses["all"])  # the margin reaches the loss
 
 
 def test_lovasz_softmax_is_one_minus_iou_for_hard_predictions_and_has_gradients():
