@@ -10,13 +10,10 @@ one (model card).
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
-import torch
-
 from spnrefine.errors import SpnrefineError
-from spnrefine.io.checkpoints import load_weights
+from spnrefine.io.checkpoints import load_weights, save_weights
 from spnrefine.refiner.weights import paired_payload
 
 
@@ -32,9 +29,7 @@ def main() -> None:
         payload = paired_payload(load_weights(args.uncertain), load_weights(args.certain))
     except SpnrefineError as error:
         raise SystemExit(f"{args.uncertain}, {args.certain}: {error}") from None
-    buffer = io.BytesIO()  # serialized in memory: the bytes do not depend on the output's file name
-    torch.save(payload, buffer)
-    args.out.write_bytes(buffer.getvalue())
+    save_weights(args.out, payload)
     print(f"{args.out}: {args.uncertain} for uncertain probability maps, {args.certain} for certain masks")
 
 

@@ -1,8 +1,9 @@
-"""Safe checkpoint loading: tensors only (``weights_only=True``), clear errors, optional sha256."""
+"""Checkpoints: safe loading (tensors only, ``weights_only=True``, clear errors, optional sha256) and saving."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import SpnrefineError
+from .writers import atomic_write
 
 
 def sha256_of(path: str | Path) -> str:
@@ -18,6 +20,14 @@ def sha256_of(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def save_weights(path: str | Path, payload: dict) -> None:
+    """Write a checkpoint atomically; serialized in memory first, so its bytes do not depend on the file's name
+    (``torch.save`` to a path names the archive after it)."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
@@ -16,8 +15,7 @@ from tqdm import tqdm
 
 from ..errors import SpnrefineError
 from ..evaluation.metrics import SegmentationMetrics
-from ..io.checkpoints import load_weights
-from ..io.writers import atomic_write
+from ..io.checkpoints import load_weights, save_weights
 from ..propagation import DIRECTIONS
 from ..refiner.network import RefinerConfig, SpnRefiner
 from ..refiner.weights import checkpoint_payload
@@ -49,13 +47,6 @@ class TrainConfig:
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
     false_blob_margin: int | None = None  # with balance_coarse: only pixels this far (px) from their coarse label's truth
-
-
-def _save(path: Path, payload: dict) -> None:
-    """Atomically; serialized in memory first, so the bytes do not depend on the temporary's name."""
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 @torch.no_grad()
@@ -253,23 +244,23 @@ def train(
             if done % config.eval_every == 0 and done < config.steps:
                 if val_samples:
                     record["val_coarse_miou"], record["val_miou"] = evaluate(model, cache, val_samples)
-                _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": done,
+                save_weights(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": done,
                              "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
             with open(log, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
             bar.set_postfix(loss=record["loss"], **({"val": record["val_miou"]} if "val_miou" in record else {}))
             bar.update(1)
     if end < config.steps:
-        _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": end,
+        save_weights(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": end,
                      "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
         return None
     if val_samples:
         coarse_miou, refined_miou = evaluate(model, cache, val_samples)
         with open(log, "a") as handle:
             handle.write(json.dumps({"step": config.steps, "val_coarse_miou": coarse_miou, "val_miou": refined_miou}) + "\n")
-    _save(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": config.steps,
+    save_weights(last, {**checkpoint_payload(model), "train_config": asdict(config), "step": config.steps,
                  "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()})
     final = out_dir / "refiner.pt"
     labels = {"name": config.head_labels, "channels": config.classes} if config.classes else None
-    _save(final, checkpoint_payload(model, labels, train_config=asdict(config)))
+    save_weights(final, checkpoint_payload(model, labels, train_config=asdict(config)))
     return final
