@@ -10,6 +10,7 @@ SPLIT=${SPLIT:-train}
 mkdir -p "$OUT"
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
+for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
 for dataset in pennfudan coco; do
   F=runs/person_crops/${dataset}_$SPLIT
   for m in 0 1; do

@@ -4,12 +4,14 @@
 # ESPNet on mildly degraded copies (runs/degraded_tune/v0: its val level), on strongly degraded copies
 # (runs/degraded_tune_strong/v0: its level on unseen sequences), ESPNet's own outputs (runs/espnet) and ground
 # truth at ×8 low resolution. Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
+# (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side.)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/tune}
 mkdir -p "$OUT"
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
+for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --list runs/camvid_tune.txt --num-classes 11
         --ignore-index 11 --class-names camvid --no-crf "${checkpoints[@]}")
 for named in degraded=runs/degraded_tune/v0 degraded_strong=runs/degraded_tune_strong/v0 espnet=runs/espnet lowres=lowres; do

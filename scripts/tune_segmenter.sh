@@ -15,6 +15,7 @@ else
 fi
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
+for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
 for m in 0 1; do
   for input in probs hard; do
     flag=--no-hard; [ $input = hard ] && flag=--hard

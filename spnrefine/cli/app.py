@@ -22,6 +22,7 @@ from .options import (
     Overwrite,
     Quiet,
     Report,
+    Precision,
     SharpenLowres,
     Verbose,
     engine_options,
@@ -70,6 +71,7 @@ def segment(
     ] = None,
     tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over 0.75x, "
                                            "1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
+    precision: Precision = "auto",
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
     compare: Annotated[
@@ -108,7 +110,8 @@ def segment(
         raise SpnrefineError("--html scores the refined masks against the backbone's: it needs --gt and refinement")
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
-                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta)
+                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta,
+                         precision)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
@@ -156,6 +159,7 @@ def refine(
                                 "foreground probability and written back as such.")
     ] = False,
     sharpen_lowres: SharpenLowres = True,
+    precision: Precision = "auto",
     device: Device = "auto",
     overwrite: Overwrite = False,
     engine: Engine = "local",
@@ -191,7 +195,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks, alpha, sharpen_lowres)
+                        resize_masks, alpha, sharpen_lowres, precision)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

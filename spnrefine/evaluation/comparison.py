@@ -144,12 +144,17 @@ def _items(images: Path, masks: Path, names: list[str], source: CoarseSource, nu
 
 
 def format_rows(rows: list[dict]) -> list[str]:
+    """The table: each metric and its change against the first row (coarse), seconds per image and, with dense CRF
+    in the run, each method's time as a multiple of CRF's (the same run, the same images)."""
     base = rows[0]
+    crf = next((row["seconds_per_image"] for row in rows if row["method"] == "dense CRF"), None)
     width = max(16, *(len(row["method"]) + 2 for row in rows))
-    lines = [f"{'method':<{width}}{'mIoU':>8}{'Δ':>8}{'bIoU':>8}{'Δ':>8}{'mBA':>8}{'Δ':>8}{'s/img':>9}"]
+    lines = [f"{'method':<{width}}{'mIoU':>8}{'Δ':>8}{'bIoU':>8}{'Δ':>8}{'mBA':>8}{'Δ':>8}{'s/img':>9}"
+             + (f"{'× CRF':>8}" if crf else "")]
     for row in rows:
         cells = "".join(f"{row[key]:>8.2f}{row[key] - base[key]:>+8.2f}" for key in ("miou", "boundary_iou", "mba"))
-        lines.append(f"{row['method']:<{width}}{cells}{row['seconds_per_image']:>9.3f}")
+        ratio = "" if not crf or row is base else f"{row['seconds_per_image'] / crf:>8.2f}"
+        lines.append(f"{row['method']:<{width}}{cells}{row['seconds_per_image']:>9.3f}{ratio}")
     return lines
 
 

@@ -195,11 +195,12 @@ class RefineSetup:
     resize_masks: bool = False
     alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
     sharpen_lowres: bool = True  # probability maps that are upsampled hard masks sharpened (refiner.softness)
+    precision: str = "auto"  # the guidance's number format (refiner.precision)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
-        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres)
+        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
 

@@ -60,6 +60,7 @@ class SegmentSetup:
     options: OutputOptions
     out: Path
     augment: bool = False  # test-time augmentation of the backbone: ``TTA_ZOOMS``, each also mirrored
+    precision: str = "auto"  # the refiner guidance's number format (refiner.precision)
 
     def label_set(self):
         """The backbone's label set (class names, palette, ignore index), without loading its weights."""
@@ -78,7 +79,7 @@ class SegmentSetup:
         refiner, chosen = None, None
         if self.refine:
             chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
-            refiner = Refiner.load(chosen, device)
+            refiner = Refiner.load(chosen, device, precision=self.precision)
             refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
         return SegmentWorker(model, refiner, self.options, self.out, chosen, self.augment)
 

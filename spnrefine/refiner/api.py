@@ -15,6 +15,7 @@ from ..io.checkpoints import load_weights
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
+from .precision import guidance_dtype
 from .softness import is_certain, lowres_power, unblocked
 from .tiles import (
     DETAIL_MARGIN,
@@ -39,28 +40,33 @@ class Refiner:
 
     ``model`` refines uncertain probability maps (a network's soft output); ``certain_model`` (same network, other
     weights; default ``model``) label masks and probability maps certain at many pixels
-    (``refiner.softness.is_certain``: upsampled hard masks, confident segmenters)."""
+    (``refiner.softness.is_certain``: upsampled hard masks, confident segmenters). ``precision``: the guidance
+    CNN's number format (``refiner.precision``; ``auto``: bfloat16 on a CPU that has it natively)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
-                 certain_model: SpnRefiner | None = None):
+                 certain_model: SpnRefiner | None = None, precision: str = "auto"):
         self.device = torch.device(device)
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
+        self.guidance_dtype = guidance_dtype(precision, self.device)
         self.model = self._prepared(model)
         self.certain_model = self.model if certain_model is None else self._prepared(certain_model)
         reuse_large_allocations()  # tiles of large images: buffers reused, not paged in afresh (~10% faster)
 
     def _prepared(self, model: SpnRefiner) -> SpnRefiner:
-        """``model`` for inference on this device: BatchNorm folded; on CPU the same bits on any number of threads."""
+        """``model`` for inference on this device: BatchNorm folded, the guidance in ``guidance_dtype``; on CPU the
+        same bits on any number of threads."""
         model = fold_batchnorm(model.eval()).to(self.device)
+        model.guidance.to(self.guidance_dtype)
         if self.device.type == "cpu":
             pin_pointwise_convolutions(model)
         return model
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
-             sharpen_lowres: bool = True) -> Refiner:
+             sharpen_lowres: bool = True, precision: str = "auto") -> Refiner:
         """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
-        probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``)."""
+        probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``);
+        ``precision``: the guidance's number format (``refiner.precision``)."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -71,7 +77,8 @@ class Refiner:
             if not path.suffix and not path.exists():
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
-        return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path))
+        return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path),
+                   precision)
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -246,7 +253,7 @@ class Refiner:
             for piece_core, piece, (raw, decoded) in pieces:  # piece_core and piece in the window's coordinates
                 steering = model.steering_from(raw)
                 if model.needs_features:
-                    steering = torch.cat([steering, decoded], 1)
+                    steering = torch.cat([steering, decoded.float()], 1)
                 inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(piece_core, piece))
                 rows, cols = (slice(w.start + c.start, w.start + c.stop) for w, c in zip(padded, piece_core))
                 out[:, :, rows.start - core[0].start:rows.stop - core[0].start, cols] = steering[(..., *inner)]

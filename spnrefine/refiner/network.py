@@ -56,14 +56,14 @@ def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> to
         second = probs.scatter(1, labels, -1.0).amax(1, keepdim=True)
     else:
         second = torch.zeros_like(first)
-    terms = -torch.xlogy(probs, probs)
+    terms = probs * torch.log(probs.clamp(min=torch.finfo(probs.dtype).tiny))  # p·log p (0 at p = 0), negated below
     if counts is None:
-        entropy = terms.sum(1, keepdim=True) / math.log(max(probs.shape[1], 2))
+        entropy = terms.sum(1, keepdim=True) / -math.log(max(probs.shape[1], 2))
     else:
         shared = counts[labels] > 1  # the best channel stands for several classes: the second best ties it
         second = torch.where(shared, first, second)
         weights = counts.to(probs.dtype).view(1, -1, 1, 1)
-        entropy = (terms * weights).sum(1, keepdim=True) / math.log(max(int(counts.sum()), 2))
+        entropy = (terms * weights).sum(1, keepdim=True) / -math.log(max(int(counts.sum()), 2))
     edges = torch.zeros_like(first)
     edges[:, :, 1:] += labels[:, :, 1:] != labels[:, :, :-1]
     edges[:, :, :, 1:] += labels[:, :, :, 1:] != labels[:, :, :, :-1]
@@ -243,23 +243,27 @@ class SpnRefiner(nn.Module):
         Each pixel's steering depends on its neighbourhood only, so a large image can be steered window by
         window and propagated in other windows (``Refiner.refine_channels``)."""
         raw, decoded = self.guidance(self.guidance_input(image, coarse, counts))
-        return self.steering_from(raw), decoded
+        return self.steering_from(raw), decoded.float()
 
     def guidance_input(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None
                        ) -> torch.Tensor:
         """What the guidance CNN sees: (N, 3, H, W) image in [0, 1] and (N, K, H, W) coarse probabilities →
         (N, 3 + 4 [+ K], H, W) normalized image, mask features (and the class probabilities, ``class_guidance``),
-        channels-last (oneDNN's convolutions run ~30% faster on CPU in this layout)."""
+        channels-last (oneDNN's convolutions run ~30% faster on CPU in this layout), in the guidance's number
+        format (float32, or bfloat16 at inference: ``refiner.precision``)."""
         mean = image.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
         std = image.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
         inputs = [(image - mean) / std, mask_features(coarse, counts)]
         if self.config.class_guidance:
             self._check_label_set(coarse.shape[1], counts)
             inputs.append(coarse)
-        return torch.cat(inputs, 1).contiguous(memory_format=torch.channels_last)
+        dtype = self.guidance.head[1].weight.dtype
+        return torch.cat(inputs, 1).to(dtype).contiguous(memory_format=torch.channels_last)
 
     def steering_from(self, raw: torch.Tensor) -> torch.Tensor:
-        """(N, S, H, W) raw outputs of the guidance → the steering (gates normalized, log-power clamped)."""
+        """(N, S, H, W) raw outputs of the guidance (its dtype and layout) → the steering (float32; gates normalized,
+        log-power clamped)."""
+        raw = raw.to(torch.float32, memory_format=torch.contiguous_format)  # one copy: the gates' softmax is faster
         n, _, height, width = raw.shape
         gate_count = self.gate_channels
         gates = normalize_gates(raw[:, :gate_count].reshape(n, -1, 3, height, width), mode=self.config.gate_mode,

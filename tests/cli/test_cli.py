@@ -87,6 +87,13 @@ def test_benchmark_refinement_compares_methods_on_the_same_images(tmp_path):
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN agnostic"]
     assert rows[0]["miou"] == 100.0 and all(r["seconds_per_image"] >= 0 for r in rows)
+    result = runner.invoke(app, ["benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks",
+                                 str(tmp_path / "masks"), "--coarse", str(tmp_path / "coarse"), "--num-classes", "2",
+                                 "--ignore-index", "255", "--precision", "float32", "--precision", "bfloat16",
+                                 "--no-crf", "--json", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert [r["method"] for r in rows][2:] == ["SPN agnostic (float32)", "SPN agnostic (bfloat16)"]
 
 
 def test_every_option_has_help_text():

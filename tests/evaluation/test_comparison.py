@@ -7,7 +7,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from spnrefine.cli import app
-from spnrefine.evaluation.comparison import CoarseSource, blocky_coarse, coarse_for, lowres_coarse, scored
+from spnrefine.evaluation.comparison import (
+    CoarseSource,
+    blocky_coarse,
+    coarse_for,
+    format_rows,
+    lowres_coarse,
+    scored,
+)
 from spnrefine.io.writers import write_label_png
 
 
@@ -63,3 +70,14 @@ def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN agnostic"]
     assert all(50 < r["miou"] <= 100 for r in rows)
+
+
+def test_the_table_gives_each_methods_time_as_a_multiple_of_dense_crfs():
+    def row(method, miou, seconds):
+        return {"method": method, "miou": miou, "boundary_iou": 50.0, "mba": 60.0, "seconds_per_image": seconds}
+
+    lines = format_rows([row("coarse", 70.0, 0.0), row("dense CRF", 70.5, 0.6), row("SPN agnostic", 71.0, 0.075)])
+    assert lines[0].split()[-2:] == ["×", "CRF"]
+    assert lines[1].split()[-1] == "0.000"  # coarse: no ratio
+    assert lines[2].split()[-2:] == ["0.600", "1.00"] and lines[3].split()[-3:] == ["+0.00", "0.075", "0.12"]
+    assert "CRF" not in format_rows([row("coarse", 70.0, 0.0), row("SPN agnostic", 71.0, 0.075)])[0]

@@ -183,3 +183,19 @@ def test_many_failures_are_summarized_on_screen_and_all_listed_in_the_report(tmp
     assert (data["done"], data["skipped"], data["failed"]) == (1, 0, 23)
     assert all(str(masks) in f["error"] for f in data["failures"])  # each names its bad mask
     assert {f["input"] for f in data["failures"]} == {str(images / f"frame{i}.png") for i in range(1, 24)}
+
+
+def test_precision_reaches_the_refiner_and_a_bad_one_is_refused_before_any_work(tmp_path):
+    images, masks, labels = _scene(tmp_path, count=1)
+    np.save(masks / "frame0.npy", np.stack([1 - labels[0], labels[0]]).astype(np.float32) * 0.8 + 0.1)
+    written = {}
+    for precision in ("float32", "bfloat16"):
+        out = tmp_path / precision
+        result = _run("--images", images, "--masks", masks, "--out", out, "--precision", precision, "--save-probs")
+        assert result.exit_code == 0, result.output
+        written[precision] = np.load(out / "frame0.npy").astype(np.float32)
+    assert not np.array_equal(written["float32"], written["bfloat16"])  # the guidance ran in each format
+    np.testing.assert_allclose(written["float32"], written["bfloat16"], atol=0.02)
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--precision", "half")
+    assert result.exit_code == 1 and "precision 'half': expected one of auto, float32, bfloat16" in result.output
+    assert not (tmp_path / "out").exists()
