@@ -257,8 +257,7 @@ class SpnRefiner(nn.Module):
         if self.config.class_guidance:
             self._check_label_set(coarse.shape[1], counts)
             inputs.append(coarse)
-        dtype = self.guidance.head[1].weight.dtype
-        return torch.cat(inputs, 1).to(dtype).contiguous(memory_format=torch.channels_last)
+        return torch.cat(inputs, 1).to(self.guidance.head[1].weight.dtype, memory_format=torch.channels_last)
 
     def steering_from(self, raw: torch.Tensor) -> torch.Tensor:
         """(N, S, H, W) raw outputs of the guidance (its dtype and layout) → the steering (float32; gates normalized,
