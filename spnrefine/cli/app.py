@@ -298,7 +298,8 @@ def _write_evaluation_json(path: Path, summary: dict, other: dict | None, per_im
 
 @app.command()
 def info() -> None:
-    """Print versions, which propagation backends this machine can use (and why not), and the engines."""
+    """Print versions, which propagation backends this machine can use (and why not), the refiner guidance's number
+    format on this CPU, and the engines."""
     import platform
     from importlib import metadata
 
@@ -317,6 +318,9 @@ def info() -> None:
         ray = f"yes  ray {metadata.version('ray')} (--engine ray)"
     except metadata.PackageNotFoundError:
         ray = "no   Ray is not installed: pip install 'spnrefine[ray]'"
+    from ..refiner.precision import cpu_precision_summary
+
+    typer.echo(f"refiner guidance on CPU (--precision auto): {cpu_precision_summary()}")
     typer.echo("engines:")
     typer.echo("  local  yes  this process")
     typer.echo(f"  ray    {ray}")

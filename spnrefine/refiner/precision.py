@@ -32,6 +32,13 @@ def native_bfloat16() -> bool:
     return any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def cpu_precision_summary() -> str:
+    """One line for ``spnrefine info``: what ``auto`` picks on this machine's CPU, and why."""
+    if native_bfloat16():
+        return "bfloat16  this CPU computes bfloat16 natively (--precision float32 to opt out)"
+    return "float32   no native bfloat16 on this CPU (AVX512-BF16 or AMX); bfloat16 would be emulated, no faster"
+
+
 def guidance_dtype(precision: str, device: torch.device) -> torch.dtype:
     """``precision`` (``PRECISIONS``) on ``device`` → the guidance's dtype: ``auto`` is bfloat16 on a CPU with
     native bfloat16, float32 elsewhere; ``bfloat16`` on a GPU is refused (not verified here)."""

@@ -35,6 +35,10 @@ def test_info_lists_every_backend_with_a_reason():
         assert f"  {name}" in result.output
     assert "numba  yes" in result.output
     assert "ray    yes  ray " in result.output  # the dev extra installs it
+    from spnrefine.refiner.precision import native_bfloat16
+
+    expected = "bfloat16  this CPU computes" if native_bfloat16() else "float32   no native bfloat16"
+    assert f"refiner guidance on CPU (--precision auto): {expected}" in result.output
 
 
 def test_benchmark_prints_ratios():
