@@ -388,6 +388,10 @@ def train(
     class_guidance: Annotated[
         bool, typer.Option(help="With --head-classes: the guidance CNN also sees the K coarse probabilities.")
     ] = False,
+    log_class_guidance: Annotated[
+        bool, typer.Option(help="With --class-guidance: the guidance sees the class probabilities log-scaled (1e-4 "
+                                "to 1 onto 0 to 1), so small probabilities are not all near 0.")
+    ] = False,
     sharpen: Annotated[
         bool, typer.Option(help="The guidance CNN also predicts, per pixel, a power that sharpens the coarse "
                                 "input before propagation (--init: starts at power 1, the old model).")
@@ -443,7 +447,8 @@ def train(
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
-                         class_guidance=class_guidance, sharpen=sharpen, lovasz=lovasz,
+                         class_guidance=class_guidance, log_class_guidance=log_class_guidance, sharpen=sharpen,
+                         lovasz=lovasz,
                          promote_second=promote_second, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)

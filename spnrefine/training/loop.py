@@ -41,6 +41,7 @@ class TrainConfig:
     iterations: int = 1  # propagation passes, each with its own gates
     class_head: bool = True  # with classes: a correction head (else the classes only feed class_guidance)
     class_guidance: bool = False  # with classes: the guidance also sees the coarse probabilities
+    log_class_guidance: bool = False  # with class_guidance: those probabilities log-scaled (refiner.network.log_scaled)
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
@@ -192,7 +193,8 @@ def train(
     model = SpnRefiner(RefinerConfig(width=config.width, classes=config.classes, pixel_blend=config.pixel_blend,
                                      iterations=config.iterations, class_head=config.class_head,
                                      class_guidance=config.class_guidance, sharpen=config.sharpen,
-                                     promote_second=config.promote_second))
+                                     promote_second=config.promote_second,
+                                     log_class_guidance=config.log_class_guidance))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))

@@ -1,5 +1,6 @@
 """The refinement network and its checkpoints."""
 
+import math
 import pickle
 
 import numpy as np
@@ -15,6 +16,7 @@ from spnrefine.refiner.network import (
     RefinerConfig,
     SpnRefiner,
     fold_batchnorm,
+    log_scaled,
     mask_features,
     sharpened,
 )
@@ -68,6 +70,23 @@ def test_mask_features():
     features = mask_features(probs)
     torch.testing.assert_close(features[0, :2, 0], torch.tensor([[0.7, 0.5], [0.2, 0.3]]))
     assert features[0, 3, 0].tolist() == [0.0, 1.0]  # label edge between the two pixels
+    entropy = [-(0.7 * math.log(0.7) + 0.2 * math.log(0.2) + 0.1 * math.log(0.1)) / math.log(3),
+               -(0.5 * math.log(0.5) + 0.3 * math.log(0.3) + 0.2 * math.log(0.2)) / math.log(3)]
+    torch.testing.assert_close(features[0, 2, 0], torch.tensor(entropy))
+    certain = mask_features(torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1))  # p·log p is 0 at p = 0, not NaN
+    assert certain[0, 2].item() == 0.0
+
+
+def test_log_scaled_class_guidance_spreads_small_probabilities():
+    probs = torch.tensor([1.0, 0.5, 0.037, 1e-4, 1e-6, 0.0])
+    torch.testing.assert_close(log_scaled(probs), torch.tensor([1.0, 0.9247, 0.6421, 0.0, 0.0, 0.0]), atol=1e-4, rtol=0)
+    config = RefinerConfig(classes=3, class_head=False, class_guidance=True, pixel_blend=True)
+    image, coarse = _inputs(3, size=(1, 8, 10))
+    plain = SpnRefiner(config).guidance_input(image, coarse)
+    logged = SpnRefiner(RefinerConfig(**{**config.__dict__, "log_class_guidance": True})).guidance_input(image, coarse)
+    torch.testing.assert_close(plain[:, :-3], logged[:, :-3])  # image and mask features as before
+    torch.testing.assert_close(plain[:, -3:], coarse.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(logged[:, -3:], log_scaled(coarse).contiguous(memory_format=torch.channels_last))
 
 
 def test_sharpening_raises_probabilities_to_a_power_per_pixel():
