@@ -47,3 +47,16 @@ def test_every_registered_backbone_computes_on_one_thread_what_it_does_on_two(na
 
     one, two = _on_threads([1, 2], run)  # a 1-CPU Ray worker vs this 2-core machine's local engine
     assert torch.equal(one, two)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_shipped_refiners_compute_on_one_thread_what_they_do_on_two_and_three(precision):
+    from spnrefine.refiner import Refiner
+
+    generator = torch.Generator().manual_seed(0)
+    image = (torch.rand(96, 128, 3, generator=generator) * 255).to(torch.uint8).numpy()
+    coarse = torch.softmax(3 * torch.randn(12, 96, 128, generator=generator), 0).numpy()
+    for name in ("agnostic", "camvid"):
+        refiner = Refiner.load(name, precision=precision)
+        one, two, three = _on_threads([1, 2, 3], lambda: refiner.refine(image, coarse))
+        assert (one == two).all() and (two == three).all(), name
