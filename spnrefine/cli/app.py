@@ -20,9 +20,9 @@ from .options import (
     GpusPerWorker,
     NumWorkers,
     Overwrite,
+    Precision,
     Quiet,
     Report,
-    Precision,
     SharpenLowres,
     Verbose,
     engine_options,
@@ -307,6 +307,7 @@ def info() -> None:
     import torch
 
     from ..propagation import backend_statuses, nvrtc_status
+    from ..refiner.precision import cpu_precision_summary
 
     typer.echo(f"spnrefine {__version__}")
     typer.echo(f"python {platform.python_version()}, torch {torch.__version__}, numpy {numpy.__version__}")
@@ -318,8 +319,6 @@ def info() -> None:
         ray = f"yes  ray {metadata.version('ray')} (--engine ray)"
     except metadata.PackageNotFoundError:
         ray = "no   Ray is not installed: pip install 'spnrefine[ray]'"
-    from ..refiner.precision import cpu_precision_summary
-
     typer.echo(f"refiner guidance on CPU (--precision auto): {cpu_precision_summary()}")
     typer.echo("engines:")
     typer.echo("  local  yes  this process")

@@ -152,7 +152,9 @@ def benchmark_refinement(
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     sharpen_lowres: SharpenLowres = True,
-    precision: Annotated[list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")] = ["auto"],
+    precision: Annotated[
+        list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")
+    ] = ["auto"],
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
 ) -> None:
@@ -171,8 +173,8 @@ def benchmark_refinement(
     stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
               for c, stem in zip(checkpoint, stems)]
-    refiners = {label + (f" ({p})" if len(precision) > 1 else ""): Refiner.load(c, sharpen_lowres=sharpen_lowres,
-                                                                                   precision=p)
+    suffixes = {p: f" ({p})" if len(precision) > 1 else "" for p in precision}
+    refiners = {label + suffixes[p]: Refiner.load(c, sharpen_lowres=sharpen_lowres, precision=p)
                 for label, c in zip(labels, checkpoint) for p in precision}
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
