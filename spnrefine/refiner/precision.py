@@ -8,6 +8,7 @@ lacks it (bfloat16 would be emulated, no faster) and on GPUs the guidance stays 
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
 
@@ -19,8 +20,10 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+@functools.cache
 def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (Linux x86: its /proc/cpuinfo flags) and oneDNN uses it."""
+    """Whether this CPU computes bfloat16 natively (Linux x86: its /proc/cpuinfo flags) and oneDNN uses it; read
+    once per process, not at every ``Refiner`` load."""
     cpuinfo = Path("/proc/cpuinfo")
     if platform.system() != "Linux" or not cpuinfo.is_file() or not torch.backends.mkldnn.is_available():
         return False
