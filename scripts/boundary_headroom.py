@@ -4,9 +4,9 @@
         [--radii 1 2 4 8 16] [--refined DIR]
 
 For each radius r: the mIoU had every pixel within r of a label change of the coarse argmax (its
-(2r + 1)² neighbourhood holds two labels) been set to the ground truth ("band"); and had a pixel been set right
-only where its true class is a coarse label within r ("near": what an ideal propagation of the coarse labels over
-r px could reach). With ``--refined`` (a refiner's label PNGs for the same images): the refiner's labels kept only
+(2r + 1)² neighbourhood holds two labels) been set to the ground truth ("band r"); and had a pixel been set right
+only where its true class is a coarse label within r ("true class within r": what an ideal propagation of the
+coarse labels over r px could reach). With ``--refined`` (a refiner's label PNGs for the same images): the refiner's labels kept only
 in each band, coarse labels elsewhere — how its gain splits by distance from the coarse boundaries. Also how the
 coarse map ranks a thin class at its true pixels (``--thin``, default pole). CamVid label space (12 channels,
 11 = void; a void prediction counts as wrong, as in `spnrefine benchmark`).
@@ -43,6 +43,16 @@ def true_class_nearby(labels: np.ndarray, truth: np.ndarray, radius: int) -> np.
     return nearby
 
 
+def read_refined(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A refiner's (H, W) label PNG, checked to exist and to have the ground truth's size."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no refined mask for this image")
+    labels = read_label_png(path)
+    if labels.shape != shape:
+        raise SystemExit(f"{path}: size {labels.shape} differs from the ground truth's {shape}")
+    return labels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
@@ -64,7 +74,7 @@ def main() -> None:
         truth = read_label_png(args.masks / name)
         labels = probs.argmax(0).astype(np.uint8)
         metrics["coarse"].update(labels, truth)
-        refined = read_label_png(args.refined / f"{Path(name).stem}.png") if args.refined else None
+        refined = read_refined(args.refined / f"{Path(name).stem}.png", truth.shape) if args.refined else None
         if refined is not None:
             metrics["refined"].update(refined, truth)
         for r in args.radii:
