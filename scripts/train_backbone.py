@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
-
 from spnrefine.backbones.espnet import EspNet
 from spnrefine.backbones.inference import to_input
 from spnrefine.backbones.registry import ESPNET_CAMVID
 from spnrefine.evaluation.metrics import SegmentationMetrics
+from spnrefine.io.checkpoints import save_weights
+from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 
 CLASSES, VOID = 11, 11
@@ -36,7 +36,7 @@ def load_split(data: Path, names: list[str]) -> tuple[list[torch.Tensor], list[t
     """Names → normalized images (3, H, W) float32 and labels (H, W) int64."""
     images, labels = [], []
     for name in names:
-        rgb = np.asarray(Image.open(data / "images" / name).convert("RGB"))
+        rgb = read_image(data / "images" / name)
         batch, _ = to_input([rgb], ESPNET_CAMVID.preprocessing)
         images.append(batch[0, :, :rgb.shape[0], :rgb.shape[1]].contiguous())
         labels.append(torch.from_numpy(read_label_png(data / "masks" / name).astype(np.int64)))
@@ -79,13 +79,6 @@ def held_out_miou(model: EspNet, images: list[torch.Tensor], labels: list[torch.
     return metrics.summary()["miou"]
 
 
-def save_atomically(payload, path: Path) -> None:
-    """torch.save to a temporary file, then rename: a killed run never leaves a half-written file."""
-    partial = path.with_suffix(".partial")
-    torch.save(payload, partial)
-    partial.replace(path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/camvid"))
@@ -107,6 +100,7 @@ def main() -> None:
     images, labels = load_split(args.data, train_names)
     held_images, held_labels = load_split(args.data, held_names)
     weights = class_weights(labels)
+    torch.manual_seed(args.seed)  # the initial weights
     model = EspNet(classes=12, p=2, q=8)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=2e-4)
     generator = torch.Generator().manual_seed(args.seed)
@@ -142,12 +136,12 @@ def main() -> None:
             record = {"step": step, "loss": round(loss.item(), 5), "seconds": round(time.perf_counter() - started, 3)}
             if step % args.eval_every == 0 or step == args.steps:
                 record["held_out_miou"] = round(held_out_miou(model, held_images, held_labels), 2)
-                save_atomically(model.state_dict(), args.out / "espnet.pth")
+                save_weights(args.out / "espnet.pth", model.state_dict())
             log.write(json.dumps(record) + "\n")
             log.flush()
             if step % args.save_every == 0 or step == args.steps:
-                save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "generator": generator.get_state(), "step": step}, state_path)
+                save_weights(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                          "generator": generator.get_state(), "step": step})
 
 
 if __name__ == "__main__":
