@@ -91,8 +91,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--save-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="1 when two trainings share this 2-core machine")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     train_names = [n for n in (args.data / "train.txt").read_text().split() if not n.startswith(tuple(args.exclude))]
     held_names = sorted(n for n in (args.data / "train.txt").read_text().split() if n.startswith(args.val_sequence))[::4]
     if not train_names or not held_names:
@@ -105,7 +106,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=2e-4)
     generator = torch.Generator().manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    state_path, step = args.out / "last.pt", 0
+    state_path, step, log_mode = args.out / "last.pt", 0, "w"  # a fresh start drops an earlier log
     if state_path.is_file():
         state = torch.load(state_path, weights_only=True)
         model.load_state_dict(state["model"])
@@ -116,11 +117,12 @@ def main() -> None:
         kept = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= step]
         log_path.write_text("".join(line + "\n" for line in kept))
         print(f"resumed at step {step}")
+        log_mode = "a"
     else:
         print(f"{len(train_names)} training images (without {', '.join(args.exclude)}), "
               f"{len(held_names)} held-out images of {args.val_sequence}")
     model.train()
-    with (args.out / "log.jsonl").open("a") as log:
+    with (args.out / "log.jsonl").open(log_mode) as log:
         while step < args.steps:
             started = time.perf_counter()
             for group in optimizer.param_groups:
