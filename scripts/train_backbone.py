@@ -3,10 +3,11 @@ sequences carry a network's real errors on images it never saw (a tuning input f
 
     python scripts/train_backbone.py --out runs/espnet_without_0006R0 --exclude 0006R0 --val-sequence 0006R0
 
-Training images: ../shared/data/camvid/train.txt minus every name that starts with an ``--exclude`` prefix.
+Training images: ../shared/data/camvid/train.txt minus every name that starts with an ``--exclude`` prefix (a
+sequence, or blocks of frames: ``--exclude 0006R0_f010 0006R0_f011`` leaves out frames 01000–01199).
 Random scale 0.75–1.25, 256×256 crops, horizontal flips; class-weighted cross entropy (ENet's 1 / ln(1.02 + share)),
 void (11) ignored; Adam, poly learning rate. Resumable: rerun the same command and it continues from
-``OUT/last.pt``. Writes ``OUT/log.jsonl`` (loss; mIoU on every 4th image of ``--val-sequence``) and
+``OUT/last.pt``. Writes ``OUT/log.jsonl`` (loss; mIoU on every 4th image named by the ``--val-sequence`` prefixes) and
 ``OUT/espnet.pth``, a plain state dict for ``spnrefine segment --backbone espnet-camvid --backbone-weights``.
 """
 
@@ -70,7 +71,7 @@ def random_crop(image: torch.Tensor, label: torch.Tensor, generator: torch.Gener
 
 @torch.no_grad()
 def held_out_miou(model: EspNet, images: list[torch.Tensor], labels: list[torch.Tensor]) -> float:
-    """mIoU (11 classes, void ignored, a void prediction wrong) of whole images; images are 480×360 (multiples of 8)."""
+    """mIoU (11 classes, void ignored, a void prediction wrong) of whole 480×360 images (multiples of 8)."""
     model.eval()
     metrics = SegmentationMetrics(CLASSES, VOID, boundary=False)
     for image, label in zip(images, labels):
@@ -84,7 +85,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/camvid"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--exclude", nargs="+", required=True, help="name prefixes (sequences) left out of training")
-    parser.add_argument("--val-sequence", required=True, help="name prefix of the images scored during training")
+    parser.add_argument("--val-sequence", nargs="+", required=True,
+                        help="name prefixes of the images scored during training (every 4th of them)")
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=5e-4)
@@ -94,10 +96,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="1 when two trainings share this 2-core machine")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    train_names = [n for n in (args.data / "train.txt").read_text().split() if not n.startswith(tuple(args.exclude))]
-    held_names = sorted(n for n in (args.data / "train.txt").read_text().split() if n.startswith(args.val_sequence))[::4]
+    all_names = (args.data / "train.txt").read_text().split()
+    train_names = [n for n in all_names if not n.startswith(tuple(args.exclude))]
+    held_names = sorted(n for n in all_names if n.startswith(tuple(args.val_sequence)))[::4]
     if not train_names or not held_names:
-        raise SystemExit(f"{args.data / 'train.txt'}: no training images left, or none of {args.val_sequence}")
+        raise SystemExit(f"{args.data / 'train.txt'}: no training images left, "
+                         f"or none of {', '.join(args.val_sequence)}")
     images, labels = load_split(args.data, train_names)
     held_images, held_labels = load_split(args.data, held_names)
     weights = class_weights(labels)
@@ -120,7 +124,7 @@ def main() -> None:
         log_mode = "a"
     else:
         print(f"{len(train_names)} training images (without {', '.join(args.exclude)}), "
-              f"{len(held_names)} held-out images of {args.val_sequence}")
+              f"{len(held_names)} held-out images of {', '.join(args.val_sequence)}")
     model.train()
     with (args.out / "log.jsonl").open(log_mode) as log:
         while step < args.steps:
