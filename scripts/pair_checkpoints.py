@@ -21,7 +21,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("uncertain", type=Path, help="weights for uncertain probability maps")
-    parser.add_argument("certain", type=Path, help="weights for label masks and certain probability maps")
+    parser.add_argument("certain", type=Path,
+                        help="weights for label masks and certain probability maps (a paired file: its second set)")
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists; not overwritten")

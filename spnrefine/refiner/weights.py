@@ -74,9 +74,13 @@ def same_network(first: dict, other: dict) -> bool:
 
 def paired_payload(uncertain: dict, certain: dict) -> dict:
     """One checkpoint of two payloads of the same network and label set: ``uncertain``'s weights for uncertain
-    probability maps, ``certain``'s for certain masks (label masks, maps certain at many pixels)."""
+    probability maps, ``certain``'s for certain masks (label masks, maps certain at many pixels) — its second set
+    if it is a pair itself (a new first set joins a shipped file's second)."""
     if not same_network(uncertain, certain):
         raise SpnrefineError("the two checkpoints differ in network configuration or label set")
+    if certain.get("certain_state_dict") is not None:
+        return {**uncertain, "certain_state_dict": certain["certain_state_dict"],
+                "certain_train_config": certain.get("certain_train_config")}
     return {**uncertain, "certain_state_dict": certain["state_dict"],
             "certain_train_config": certain.get("train_config")}
 

@@ -220,6 +220,14 @@ def test_a_paired_checkpoint_refines_certain_masks_with_its_second_weights(tmp_p
     np.testing.assert_array_equal(tied.refine_labels(image, labels, 6), Refiner(hard).refine_labels(image, labels, 6))
 
 
+def test_pairing_with_a_paired_checkpoint_takes_its_certain_weights():
+    torch.manual_seed(2)
+    first, second, third = (checkpoint_payload(SpnRefiner(RefinerConfig(width=8))) for _ in range(3))
+    shipped = paired_payload(second, third)
+    joined = paired_payload(first, shipped)
+    assert joined["state_dict"] is first["state_dict"] and joined["certain_state_dict"] is third["state_dict"]
+
+
 def test_only_checkpoints_of_one_network_and_label_set_pair():
     small = checkpoint_payload(SpnRefiner(RefinerConfig(width=8)))
     with pytest.raises(SpnrefineError, match="differ in network configuration or label set"):
