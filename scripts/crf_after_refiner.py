@@ -13,14 +13,9 @@ import argparse
 from pathlib import Path
 
 from spnrefine.evaluation.baselines import dense_crf
-from spnrefine.evaluation.comparison import CoarseSource, compare, format_per_class, format_rows
+from spnrefine.evaluation.comparison import CoarseSource, compare, format_per_class, format_rows, methods
 from spnrefine.labels import CAMVID
 from spnrefine.refiner import Refiner
-
-
-def chained(first, second):
-    """Two (image, probs, labels) → probs methods, one after the other."""
-    return lambda image, probs, labels: second(image, first(image, probs, labels), None)
 
 
 def main() -> None:
@@ -31,15 +26,11 @@ def main() -> None:
     parser.add_argument("--coarse", type=Path, nargs="+", required=True, help="folders of (12, H, W) .npy maps")
     args = parser.parse_args()
     names = args.list.read_text().split()
-    crf = lambda image, probs, labels: dense_crf(image, probs)  # noqa: E731
-    table = {"coarse": lambda image, probs, labels: probs, "dense CRF": crf}
-    for name in ("camvid", "agnostic"):
-        refiner = Refiner.load(name)
-        refined = lambda image, probs, labels, refiner=refiner: refiner.refine(image, probs)  # noqa: E731
-        table[f"SPN {name}"] = refined
-        table[f"SPN {name}, then CRF"] = chained(refined, crf)
-        if name == "camvid":
-            table["CRF, then SPN camvid"] = chained(crf, refined)
+    refiners = {f"SPN {name}": Refiner.load(name) for name in ("camvid", "agnostic")}
+    table = methods(refiners, include_crf=True, then_crf=True)
+    del table["guided filter"]
+    camvid = refiners["SPN camvid"]
+    table["CRF, then SPN camvid"] = lambda image, probs, labels: camvid.refine(image, dense_crf(image, probs))
     for folder in args.coarse:
         rows, per_class = compare(args.images, args.masks, names, CoarseSource(folder), table, 11, 11)
         print(f"\n{folder} ({len(names)} images)")

@@ -151,6 +151,9 @@ def benchmark_refinement(
         list[str], typer.Option(help="Refiner: 'agnostic', 'camvid' or a file (repeat to compare).")
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
+    then_crf: Annotated[
+        bool, typer.Option(help="Also each refiner followed by dense CRF (refine/segment --then-crf).")
+    ] = False,
     sharpen_lowres: SharpenLowres = True,
     precision: Annotated[
         list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")
@@ -168,8 +171,11 @@ def benchmark_refinement(
         format_rows,
         methods,
     )
+    from ..evaluation.baselines import require_dense_crf
     from ..refiner import Refiner
 
+    if crf or then_crf:  # before any work
+        require_dense_crf("dense CRF (--no-crf to leave it out)" if crf else "--then-crf")
     stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
               for c, stem in zip(checkpoint, stems)]
@@ -179,7 +185,7 @@ def benchmark_refinement(
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
                           blocky=coarse == "blocky")
-    rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf),
+    rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf, then_crf),
                               num_classes, ignore_index)
     for line in format_rows(rows):
         typer.echo(line)

@@ -74,6 +74,12 @@ Precision = Annotated[
                            "AVX512-BF16 or AMX: ~1.4x faster refinement, labels the same at 99.9% of pixels; "
                            "float32 elsewhere), float32 or bfloat16 (CPU only).")
 ]
+ThenCrf = Annotated[
+    bool, typer.Option(help="Run dense CRF (DeepLab's parameters) on the refined probabilities: for masks far off "
+                            "the truth (a segmenter on images unlike its training data), where it gained most; on "
+                            "good masks it costs thin objects (README). ~0.7 s per 480x360 image; needs "
+                            "pip install 'spnrefine\\[bench]'.")
+]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -25,13 +25,21 @@ class CrfParams:
     bilateral_compat: float = 4
 
 
+def require_dense_crf(asked_by: str = "dense CRF") -> None:
+    """A clear error, before any work, when pydensecrf2 (the ``bench`` extra) is not installed."""
+    try:
+        import pydensecrf.densecrf  # noqa: F401
+    except ImportError:
+        raise SpnrefineError(f"{asked_by} needs pydensecrf2: pip install 'spnrefine[bench]' "
+                             "(from a checkout: pip install -e '.[bench]')") from None
+
+
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams = CrfParams()) -> np.ndarray:
     """(H, W, 3) uint8 RGB and (K, H, W) probabilities → (K, H, W) CRF marginals."""
-    try:
-        import pydensecrf.densecrf as dcrf
-        from pydensecrf.utils import unary_from_softmax
-    except ImportError:
-        raise SpnrefineError("dense CRF needs pydensecrf2: pip install -e '.[bench]'") from None
+    require_dense_crf()
+    import pydensecrf.densecrf as dcrf
+    from pydensecrf.utils import unary_from_softmax
+
     k, height, width = probs.shape
     crf = dcrf.DenseCRF2D(width, height, k)
     crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs.astype(np.float32))))

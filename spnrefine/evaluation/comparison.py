@@ -31,16 +31,22 @@ Method = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 LOWRES_FACTOR = 8
 
 
-def methods(refiners: dict | None = None, include_crf: bool = True) -> dict[str, Method]:
+def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: bool = False) -> dict[str, Method]:
     """name → method; ``refiners``: label → a loaded ``Refiner``, given hard labels as ``refine`` reads label
-    masks (the others get their probabilities)."""
+    masks (the others get their probabilities); ``then_crf``: also each refiner followed by dense CRF."""
     table: dict[str, Method] = {"coarse": lambda image, probs, labels: probs}
     if include_crf:
         table["dense CRF"] = lambda image, probs, labels: dense_crf(image, probs)
     table["guided filter"] = lambda image, probs, labels: guided_filter(image, probs)
     for label, refiner in (refiners or {}).items():
         table[label] = _refining(refiner)
+        if then_crf:
+            table[f"{label}, then CRF"] = _then_crf(_refining(refiner))
     return table
+
+
+def _then_crf(method: Method) -> Method:
+    return lambda image, probs, labels: dense_crf(image, method(image, probs, labels))
 
 
 def _refining(refiner) -> Method:

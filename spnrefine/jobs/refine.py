@@ -14,7 +14,8 @@ from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
-from ..refiner.channels import LabelChannels, ProbabilityChannels
+from ..evaluation.baselines import dense_crf, require_dense_crf
+from ..refiner.channels import Channels, LabelChannels, ProbabilityChannels
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport
@@ -196,10 +197,13 @@ class RefineSetup:
     alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
     sharpen_lowres: bool = True  # probability maps that are upsampled hard masks sharpened (refiner.softness)
     precision: str = "auto"  # the guidance's number format (refiner.precision)
+    then_crf: bool = False  # dense CRF on the refined probabilities (evaluation.baselines)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
+        if self.then_crf:
+            require_dense_crf("--then-crf")
         refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
@@ -233,8 +237,10 @@ class RefineWorker:
             coarse, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
                                              image.shape, setup.resize_masks)
         coarse = self.refiner.fitting(coarse)
-        refined, labels = self.refiner.refine_channels(image, coarse,
-                                                       keep_probabilities=setup.options.save_probs or setup.alpha)
+        keep = setup.options.save_probs or setup.alpha or setup.then_crf
+        refined, labels = self.refiner.refine_channels(image, coarse, keep_probabilities=keep)
+        if setup.then_crf:
+            refined, labels = crf_after_refiner(image, refined, coarse.channels)
         coarse_labels = None
         truth = None
         if setup.options.compare or setup.options.coarse_labels:
@@ -251,6 +257,13 @@ class RefineWorker:
         probs = coarse.channels.expand(refined) if setup.options.save_probs else None
         write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,
                       truth, main)
+
+
+def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) image and (k, H, W) refined compact probabilities → dense CRF's (k, H, W) marginals on the same
+    channels and their (H, W) class ids."""
+    marginals = dense_crf(image, refined)
+    return marginals, channels.labels(marginals.argmax(0))
 
 
 def coarse_labels_of(coarse: ProbabilityChannels | LabelChannels) -> np.ndarray:

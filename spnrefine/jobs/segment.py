@@ -11,6 +11,7 @@ import torch
 
 from ..backbones import predict_probabilities
 from ..errors import SpnrefineError
+from ..evaluation.baselines import dense_crf, require_dense_crf
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
@@ -61,6 +62,7 @@ class SegmentSetup:
     out: Path
     augment: bool = False  # test-time augmentation of the backbone: ``TTA_ZOOMS``, each also mirrored
     precision: str = "auto"  # the refiner guidance's number format (refiner.precision)
+    then_crf: bool = False  # dense CRF on the refined probabilities (evaluation.baselines)
 
     def label_set(self):
         """The backbone's label set (class names, palette, ignore index), without loading its weights."""
@@ -75,13 +77,18 @@ class SegmentSetup:
         from ..backbones import load_backbone
         from ..refiner import Refiner, checkpoint_for_labels
 
+        if self.then_crf and not self.refine:
+            raise SpnrefineError("--then-crf runs dense CRF on the refiner's output: it needs refinement "
+                                 "(drop --no-refine)")
+        if self.then_crf:
+            require_dense_crf("--then-crf")
         model = load_backbone(self.backbone, self.backbone_weights, device, self.backbone_config)
         refiner, chosen = None, None
         if self.refine:
             chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
             refiner = Refiner.load(chosen, device, precision=self.precision)
             refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
-        return SegmentWorker(model, refiner, self.options, self.out, chosen, self.augment)
+        return SegmentWorker(model, refiner, self.options, self.out, chosen, self.augment, self.then_crf)
 
 
 def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
@@ -98,10 +105,10 @@ def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
 
 class SegmentWorker:
     def __init__(self, backbone, refiner, options: OutputOptions, out: Path, refiner_name: str | None = None,
-                 augment: bool = False):
+                 augment: bool = False, then_crf: bool = False):
         self.backbone, self.refiner, self.options, self.out = backbone, refiner, options, out
         self.refiner_name = refiner_name  # the checkpoint's name or path; None without refinement
-        self.augment = augment
+        self.augment, self.then_crf = augment, then_crf
 
     def process(self, chunk: list[Job]) -> list[Outcome]:
         """Segment (and refine) a chunk of images; writes ``out/<stem>.png`` and the optional outputs."""
@@ -134,6 +141,9 @@ class SegmentWorker:
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
+        if self.then_crf:
+            probabilities = torch.stack([torch.from_numpy(dense_crf(image, p.float().cpu().numpy()))
+                                         for image, p in zip(images, probabilities)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
         compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)

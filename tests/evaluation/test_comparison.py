@@ -70,6 +70,15 @@ def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["coarse", "guided filter", "SPN agnostic"]
     assert all(50 < r["miou"] <= 100 for r in rows)
+    chained = CliRunner().invoke(app, [
+        "benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"),
+        "--coarse", "lowres", "--present-classes", "--num-classes", "201", "--ignore-index", "0", "--then-crf",
+        "--json", str(tmp_path / "chained.json")])
+    assert chained.exit_code == 0, chained.output
+    rows = json.loads((tmp_path / "chained.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["coarse", "dense CRF", "guided filter", "SPN agnostic",
+                                           "SPN agnostic, then CRF"]
+    assert all(50 < r["miou"] <= 100 for r in rows)
 
 
 def test_the_table_gives_each_methods_time_as_a_multiple_of_dense_crfs():

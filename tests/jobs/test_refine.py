@@ -199,3 +199,38 @@ def test_precision_reaches_the_refiner_and_a_bad_one_is_refused_before_any_work(
     result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--precision", "half")
     assert result.exit_code == 1 and "precision 'half': expected one of auto, float32, bfloat16" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map(tmp_path):
+    from spnrefine.evaluation.baselines import dense_crf
+    from spnrefine.io.images import read_image
+    from spnrefine.refiner import Refiner
+
+    images, masks, labels = _scene(tmp_path, count=1)
+    rng = np.random.default_rng(0)
+    soft = np.clip(labels[0] * 0.6 + 0.2 + rng.normal(0, 0.15, labels[0].shape), 0.01, 0.99).astype(np.float32)
+    probs = np.stack([1 - soft, soft])
+    np.save(masks / "frame0.npy", probs)
+    written = {}
+    for name, extra in (("plain", []), ("crf", ["--then-crf"])):
+        out = tmp_path / name
+        result = _run("--images", images, "--masks", masks, "--out", out, "--precision", "float32", "--save-probs",
+                      *extra)
+        assert result.exit_code == 0, result.output
+        written[name] = np.load(out / "frame0.npy").astype(np.float32), read_label_png(out / "frame0.png")
+    image = read_image(images / "frame0.png")
+    expected = dense_crf(image, Refiner.load("agnostic", precision="float32").refine(image, probs))
+    np.testing.assert_allclose(written["crf"][0], expected, atol=2e-3)  # float16 on disk
+    assert (written["crf"][1] == expected.argmax(0)).mean() > 0.999
+    assert np.abs(written["crf"][0] - written["plain"][0]).max() > 0.1  # CRF changed the refined map
+
+
+def test_then_crf_without_pydensecrf_is_refused_before_any_work(tmp_path, monkeypatch):
+    import sys
+
+    images, masks, labels = _scene(tmp_path, count=1)
+    write_label_png(masks / "frame0.png", labels[0], None)
+    monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)  # import fails as without the bench extra
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--then-crf")
+    assert result.exit_code == 1 and "--then-crf needs pydensecrf2: pip install 'spnrefine[bench]'" in result.output
+    assert not (tmp_path / "out").exists()

@@ -165,3 +165,27 @@ def test_segment_html_reports_refined_against_the_backbone(tmp_path, camvid_val_
     index = (tmp_path / "report" / "index.html").read_text()
     assert "refined vs backbone" in index and "sign_symbol" in index
     assert len(list((tmp_path / "report" / "images" / "thumbs").iterdir())) == 4
+
+
+@needs_shared
+def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_path, camvid_val_subset):
+    from spnrefine.backbones import load_backbone, predict_probabilities
+    from spnrefine.evaluation.baselines import dense_crf
+    from spnrefine.io.images import read_image
+    from spnrefine.refiner import Refiner
+
+    images, _ = camvid_val_subset
+    first = sorted(images.glob("*.png"))[0]
+    out = tmp_path / "out"
+    args = ["segment", str(first), "--out", str(out), "--backbone-weights", str(ESPNET_WEIGHTS), "--then-crf", "-q"]
+    result = runner.invoke(app, [*args, "--precision", "float32"])
+    assert result.exit_code == 0, result.output
+    image = read_image(first)
+    coarse = predict_probabilities(load_backbone("espnet-camvid", ESPNET_WEIGHTS), [image])
+    refined = Refiner.load("camvid", precision="float32").refine_batch([image], coarse)[0].numpy()
+    expected = dense_crf(image, refined).argmax(0)
+    written = read_label_png(out / f"{first.stem}.png")
+    assert (written == expected).mean() > 0.999
+    assert (written != refined.argmax(0)).mean() > 0.001  # CRF changed the refined labels
+    refused = runner.invoke(app, [*args, "--no-refine"])
+    assert refused.exit_code == 1 and "--then-crf runs dense CRF on the refiner's output" in refused.output
