@@ -3,8 +3,8 @@
 # Every scored image is from a val list; none was used to train, stop or tune anything.
 # Usage: bash scripts/evaluate_refiners.sh [CHECKPOINT ...]   (default: the shipped agnostic refiner, and on
 # CamVid also the shipped camvid refiner, which takes CamVid's label set only). PRECISIONS="float32 bfloat16":
-# every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=1: also each refiner
-# followed by dense CRF (refine --then-crf)
+# every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=auto or always: also each
+# refiner followed by dense CRF (refine --then-crf)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/eval}
@@ -14,7 +14,7 @@ for c in "${@:-agnostic}"; do checkpoints+=(--checkpoint "$c"); done
 camvid_checkpoints=("${checkpoints[@]}")
 [ $# -eq 0 ] && camvid_checkpoints+=(--checkpoint camvid)
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); camvid_checkpoints+=(--precision "$p"); done
-if [ -n "${THEN_CRF:-}" ]; then checkpoints+=(--then-crf); camvid_checkpoints+=(--then-crf); fi
+if [ -n "${THEN_CRF:-}" ]; then checkpoints+=(--then-crf "$THEN_CRF"); camvid_checkpoints+=(--then-crf "$THEN_CRF"); fi
 for hard in no-hard hard; do
   # CamVid val (101 images, sequence 0016E5): ESPNet's real probabilities as the coarse input
   spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse runs/espnet \

@@ -73,7 +73,7 @@ def segment(
     tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over 0.75x, "
                                            "1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
     precision: Precision = "auto",
-    then_crf: ThenCrf = False,
+    then_crf: ThenCrf = "never",
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
     compare: Annotated[
@@ -162,7 +162,7 @@ def refine(
     ] = False,
     sharpen_lowres: SharpenLowres = True,
     precision: Precision = "auto",
-    then_crf: ThenCrf = False,
+    then_crf: ThenCrf = "never",
     device: Device = "auto",
     overwrite: Overwrite = False,
     engine: Engine = "local",

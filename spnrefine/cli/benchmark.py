@@ -152,8 +152,9 @@ def benchmark_refinement(
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     then_crf: Annotated[
-        bool, typer.Option(help="Also each refiner followed by dense CRF (refine/segment --then-crf).")
-    ] = False,
+        str, typer.Option(help="auto or always: also each refiner followed by dense CRF, as refine/segment "
+                               "--then-crf does (never: not).")
+    ] = "never",
     sharpen_lowres: SharpenLowres = True,
     precision: Annotated[
         list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")
@@ -173,8 +174,9 @@ def benchmark_refinement(
     )
     from ..evaluation.baselines import require_dense_crf
     from ..refiner import Refiner
+    from ..refiner.then_crf import check_mode
 
-    if crf or then_crf:  # before any work
+    if crf or check_mode(then_crf) != "never":  # before any work
         require_dense_crf("dense CRF (--no-crf to leave it out)" if crf else "--then-crf")
     stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"

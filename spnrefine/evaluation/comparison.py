@@ -23,6 +23,7 @@ from ..io.coarse import hard_label_sigma, labels_to_probabilities, read_probabil
 from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
 from ..labels import renumber_present
+from ..refiner.then_crf import wants_crf
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
@@ -31,22 +32,27 @@ Method = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 LOWRES_FACTOR = 8
 
 
-def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: bool = False) -> dict[str, Method]:
+def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: str = "never") -> dict[str, Method]:
     """name → method; ``refiners``: label → a loaded ``Refiner``, given hard labels as ``refine`` reads label
-    masks (the others get their probabilities); ``then_crf``: also each refiner followed by dense CRF."""
+    masks (the others get their probabilities); ``then_crf`` auto/always: also each refiner followed by dense CRF
+    (``refiner.then_crf``)."""
     table: dict[str, Method] = {"coarse": lambda image, probs, labels: probs}
     if include_crf:
         table["dense CRF"] = lambda image, probs, labels: dense_crf(image, probs)
     table["guided filter"] = lambda image, probs, labels: guided_filter(image, probs)
     for label, refiner in (refiners or {}).items():
         table[label] = _refining(refiner)
-        if then_crf:
-            table[f"{label}, then CRF"] = _then_crf(_refining(refiner))
+        if then_crf != "never":
+            suffix = " (auto)" if then_crf == "auto" else ""
+            table[f"{label}, then CRF{suffix}"] = _then_crf(_refining(refiner), then_crf)
     return table
 
 
-def _then_crf(method: Method) -> Method:
-    return lambda image, probs, labels: dense_crf(image, method(image, probs, labels))
+def _then_crf(method: Method, mode: str) -> Method:
+    def run(image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        refined = method(image, probs, labels)
+        return dense_crf(image, refined) if wants_crf(mode, probs if labels is None else None) else refined
+    return run
 
 
 def _refining(refiner) -> Method:

@@ -16,6 +16,7 @@ from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
 from ..evaluation.baselines import dense_crf, require_dense_crf
 from ..refiner.channels import Channels, LabelChannels, ProbabilityChannels
+from ..refiner.then_crf import check_mode, wants_crf
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport
@@ -197,12 +198,12 @@ class RefineSetup:
     alpha: bool = False  # masks are cut-outs/mattes: foreground probability, written back as such
     sharpen_lowres: bool = True  # probability maps that are upsampled hard masks sharpened (refiner.softness)
     precision: str = "auto"  # the guidance's number format (refiner.precision)
-    then_crf: bool = False  # dense CRF on the refined probabilities (evaluation.baselines)
+    then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
-        if self.then_crf:
+        if check_mode(self.then_crf) != "never":
             require_dense_crf("--then-crf")
         refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
@@ -236,10 +237,11 @@ class RefineWorker:
         else:
             coarse, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
                                              image.shape, setup.resize_masks)
+        then_crf = wants_crf(setup.then_crf, None if coarse.hard else coarse.probs)
         coarse = self.refiner.fitting(coarse)
-        keep = setup.options.save_probs or setup.alpha or setup.then_crf
+        keep = setup.options.save_probs or setup.alpha or then_crf
         refined, labels = self.refiner.refine_channels(image, coarse, keep_probabilities=keep)
-        if setup.then_crf:
+        if then_crf:
             refined, labels = crf_after_refiner(image, refined, coarse.channels)
         coarse_labels = None
         truth = None

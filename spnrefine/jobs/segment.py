@@ -15,6 +15,7 @@ from ..evaluation.baselines import dense_crf, require_dense_crf
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
+from ..refiner.then_crf import check_mode, wants_crf
 from .files import (
     check_outputs_do_not_overwrite_inputs,
     find_files,
@@ -62,7 +63,7 @@ class SegmentSetup:
     out: Path
     augment: bool = False  # test-time augmentation of the backbone: ``TTA_ZOOMS``, each also mirrored
     precision: str = "auto"  # the refiner guidance's number format (refiner.precision)
-    then_crf: bool = False  # dense CRF on the refined probabilities (evaluation.baselines)
+    then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
 
     def label_set(self):
         """The backbone's label set (class names, palette, ignore index), without loading its weights."""
@@ -77,10 +78,10 @@ class SegmentSetup:
         from ..backbones import load_backbone
         from ..refiner import Refiner, checkpoint_for_labels
 
-        if self.then_crf and not self.refine:
+        if check_mode(self.then_crf) != "never" and not self.refine:
             raise SpnrefineError("--then-crf runs dense CRF on the refiner's output: it needs refinement "
                                  "(drop --no-refine)")
-        if self.then_crf:
+        if self.then_crf != "never":
             require_dense_crf("--then-crf")
         model = load_backbone(self.backbone, self.backbone_weights, device, self.backbone_config)
         refiner, chosen = None, None
@@ -105,7 +106,7 @@ def same_size_runs(items: list[tuple[Path, Path, np.ndarray]]):
 
 class SegmentWorker:
     def __init__(self, backbone, refiner, options: OutputOptions, out: Path, refiner_name: str | None = None,
-                 augment: bool = False, then_crf: bool = False):
+                 augment: bool = False, then_crf: str = "never"):
         self.backbone, self.refiner, self.options, self.out = backbone, refiner, options, out
         self.refiner_name = refiner_name  # the checkpoint's name or path; None without refinement
         self.augment, self.then_crf = augment, then_crf
@@ -141,9 +142,10 @@ class SegmentWorker:
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        if self.then_crf:
-            probabilities = torch.stack([torch.from_numpy(dense_crf(image, p.float().cpu().numpy()))
-                                         for image, p in zip(images, probabilities)])
+        if self.then_crf != "never":
+            probabilities = torch.stack([
+                torch.from_numpy(dense_crf(image, p.float().cpu().numpy())) if wants_crf(self.then_crf, c.cpu().numpy())
+                else p.float().cpu() for image, p, c in zip(images, probabilities, coarse)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
         compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)

@@ -201,28 +201,35 @@ def test_precision_reaches_the_refiner_and_a_bad_one_is_refused_before_any_work(
     assert not (tmp_path / "out").exists()
 
 
-def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map(tmp_path):
+def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map_and_auto_only_for_unsure_maps(tmp_path):
     from spnrefine.evaluation.baselines import dense_crf
     from spnrefine.io.images import read_image
     from spnrefine.refiner import Refiner
+    from spnrefine.refiner.then_crf import UNSURE_TOP1
 
-    images, masks, labels = _scene(tmp_path, count=1)
+    images, masks, labels = _scene(tmp_path)
     rng = np.random.default_rng(0)
-    soft = np.clip(labels[0] * 0.6 + 0.2 + rng.normal(0, 0.15, labels[0].shape), 0.01, 0.99).astype(np.float32)
-    probs = np.stack([1 - soft, soft])
-    np.save(masks / "frame0.npy", probs)
+    probs = {}
+    for i, (low, noise) in enumerate(((0.2, 0.15), (0.03, 0.01))):  # frame0 unsure, frame1 sure
+        soft = np.clip(labels[i] * (1 - 2 * low) + low + rng.normal(0, noise, labels[i].shape), 0.01, 0.99)
+        probs[i] = np.stack([1 - soft, soft]).astype(np.float32)
+        np.save(masks / f"frame{i}.npy", probs[i])
+    assert probs[0].max(0).mean() < UNSURE_TOP1 < probs[1].max(0).mean()
     written = {}
-    for name, extra in (("plain", []), ("crf", ["--then-crf"])):
-        out = tmp_path / name
-        result = _run("--images", images, "--masks", masks, "--out", out, "--precision", "float32", "--save-probs",
-                      *extra)
+    for mode in ("never", "always", "auto"):
+        result = _run("--images", images, "--masks", masks, "--out", tmp_path / mode, "--precision", "float32",
+                      "--save-probs", "--then-crf", mode)
         assert result.exit_code == 0, result.output
-        written[name] = np.load(out / "frame0.npy").astype(np.float32), read_label_png(out / "frame0.png")
+        written[mode] = [np.load(tmp_path / mode / f"frame{i}.npy").astype(np.float32) for i in range(2)]
     image = read_image(images / "frame0.png")
-    expected = dense_crf(image, Refiner.load("agnostic", precision="float32").refine(image, probs))
-    np.testing.assert_allclose(written["crf"][0], expected, atol=2e-3)  # float16 on disk
-    assert (written["crf"][1] == expected.argmax(0)).mean() > 0.999
-    assert np.abs(written["crf"][0] - written["plain"][0]).max() > 0.1  # CRF changed the refined map
+    expected = dense_crf(image, Refiner.load("agnostic", precision="float32").refine(image, probs[0]))
+    np.testing.assert_allclose(written["always"][0], expected, atol=2e-3)  # float16 on disk
+    assert (read_label_png(tmp_path / "always" / "frame0.png") == expected.argmax(0)).mean() > 0.999
+    assert np.abs(written["always"][0] - written["never"][0]).max() > 0.1  # CRF changed the refined map
+    assert np.array_equal(written["auto"][0], written["always"][0])  # unsure: CRF
+    assert np.array_equal(written["auto"][1], written["never"][1])  # sure: the refiner alone
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "bad", "--then-crf", "sometimes")
+    assert result.exit_code == 1 and "--then-crf 'sometimes': expected one of never, auto, always" in result.output
 
 
 def test_then_crf_without_pydensecrf_is_refused_before_any_work(tmp_path, monkeypatch):
@@ -231,6 +238,6 @@ def test_then_crf_without_pydensecrf_is_refused_before_any_work(tmp_path, monkey
     images, masks, labels = _scene(tmp_path, count=1)
     write_label_png(masks / "frame0.png", labels[0], None)
     monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)  # import fails as without the bench extra
-    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--then-crf")
+    result = _run("--images", images, "--masks", masks, "--out", tmp_path / "out", "--then-crf", "auto")
     assert result.exit_code == 1 and "--then-crf needs pydensecrf2: pip install 'spnrefine[bench]'" in result.output
     assert not (tmp_path / "out").exists()

@@ -177,7 +177,8 @@ def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_pat
     images, _ = camvid_val_subset
     first = sorted(images.glob("*.png"))[0]
     out = tmp_path / "out"
-    args = ["segment", str(first), "--out", str(out), "--backbone-weights", str(ESPNET_WEIGHTS), "--then-crf", "-q"]
+    args = ["segment", str(first), "--out", str(out), "--backbone-weights", str(ESPNET_WEIGHTS), "--then-crf",
+            "always", "-q"]
     result = runner.invoke(app, [*args, "--precision", "float32"])
     assert result.exit_code == 0, result.output
     image = read_image(first)
