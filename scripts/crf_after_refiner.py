@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     names = args.list.read_text().split()
     refiners = {f"SPN {name}": Refiner.load(name) for name in ("camvid", "agnostic")}
-    table = methods(refiners, include_crf=True, then_crf="always")
+    table = methods(refiners, include_crf=True, then_crf=("always",))
     del table["guided filter"]
     camvid = refiners["SPN camvid"]
     table["CRF, then SPN camvid"] = lambda image, probs, labels: camvid.refine(image, dense_crf(image, probs))

@@ -152,9 +152,9 @@ def benchmark_refinement(
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     then_crf: Annotated[
-        str, typer.Option(help="auto or always: also each refiner followed by dense CRF, as refine/segment "
-                               "--then-crf does (never: not).")
-    ] = "never",
+        list[str], typer.Option(help="auto or always: also each refiner followed by dense CRF, as refine/segment "
+                                     "--then-crf does (repeat to compare).")
+    ] = [],
     sharpen_lowres: SharpenLowres = True,
     precision: Annotated[
         list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")
@@ -176,7 +176,8 @@ def benchmark_refinement(
     from ..refiner import Refiner
     from ..refiner.then_crf import check_mode
 
-    if crf or check_mode(then_crf) != "never":  # before any work
+    then_crf = [mode for mode in then_crf if check_mode(mode) != "never"]
+    if crf or then_crf:  # before any work
         require_dense_crf("dense CRF (--no-crf to leave it out)" if crf else "--then-crf")
     stems = [Path(c).stem if Path(c).suffix else c for c in checkpoint]
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
@@ -187,8 +188,8 @@ def benchmark_refinement(
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
                           blocky=coarse == "blocky")
-    rows, per_class = compare(images, masks, list_names(list_file, images), source, methods(refiners, crf, then_crf),
-                              num_classes, ignore_index)
+    rows, per_class = compare(images, masks, list_names(list_file, images), source,
+                              methods(refiners, crf, tuple(then_crf)), num_classes, ignore_index)
     for line in format_rows(rows):
         typer.echo(line)
     names = names_of_classes(class_names, num_classes) if class_names else None

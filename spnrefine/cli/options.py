@@ -78,8 +78,8 @@ ThenCrf = Annotated[
     str, typer.Option(help="Dense CRF (DeepLab's parameters) on the refined probabilities: never, always, or auto "
                            "(only for images whose coarse probability map is unsure: mean top-1 probability < "
                            "0.92; never for label masks). It gained most on masks far off the truth and costs thin "
-                           "objects (README). ~0.7 s per 480x360 image it runs on; needs pip install "
-                           "'spnrefine\\[bench]'.")
+                           "objects; auto misreads maps averaged over augmentations (--tta) as unsure (README). "
+                           "~0.7 s per 480x360 image it runs on; needs pip install 'spnrefine\\[bench]'.")
 ]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]

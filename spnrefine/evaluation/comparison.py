@@ -32,19 +32,20 @@ Method = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 LOWRES_FACTOR = 8
 
 
-def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: str = "never") -> dict[str, Method]:
+def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: tuple[str, ...] = ()
+            ) -> dict[str, Method]:
     """name → method; ``refiners``: label → a loaded ``Refiner``, given hard labels as ``refine`` reads label
-    masks (the others get their probabilities); ``then_crf`` auto/always: also each refiner followed by dense CRF
-    (``refiner.then_crf``)."""
+    masks (the others get their probabilities); ``then_crf``: modes (auto, always) in which each refiner is also
+    followed by dense CRF (``refiner.then_crf``)."""
     table: dict[str, Method] = {"coarse": lambda image, probs, labels: probs}
     if include_crf:
         table["dense CRF"] = lambda image, probs, labels: dense_crf(image, probs)
     table["guided filter"] = lambda image, probs, labels: guided_filter(image, probs)
     for label, refiner in (refiners or {}).items():
         table[label] = _refining(refiner)
-        if then_crf != "never":
-            suffix = " (auto)" if then_crf == "auto" else ""
-            table[f"{label}, then CRF{suffix}"] = _then_crf(_refining(refiner), then_crf)
+        for mode in then_crf:
+            suffix = " (auto)" if mode == "auto" else ""
+            table[f"{label}, then CRF{suffix}"] = _then_crf(_refining(refiner), mode)
     return table
 
 
