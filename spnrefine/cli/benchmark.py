@@ -172,9 +172,8 @@ def benchmark_refinement(
         format_rows,
         methods,
     )
-    from ..evaluation.baselines import require_dense_crf
     from ..refiner import Refiner
-    from ..refiner.then_crf import check_mode
+    from ..refiner.then_crf import check_mode, require_dense_crf
 
     then_crf = [mode for mode in then_crf if check_mode(mode) != "never"]
     if crf or then_crf:  # before any work

@@ -9,14 +9,13 @@ import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..evaluation.baselines import dense_crf, require_dense_crf
 from ..io.coarse import MASK_SUFFIXES, binary_foreground, read_coarse_labels, read_probability_map, soft_matte_levels
 from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
 from ..refiner.channels import Channels, LabelChannels, ProbabilityChannels
-from ..refiner.then_crf import check_mode, wants_crf
+from ..refiner.then_crf import check_mode, dense_crf, require_dense_crf, wants_crf
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport

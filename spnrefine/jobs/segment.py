@@ -11,11 +11,10 @@ import torch
 
 from ..backbones import predict_probabilities
 from ..errors import SpnrefineError
-from ..evaluation.baselines import dense_crf, require_dense_crf
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
-from ..refiner.then_crf import check_mode, wants_crf
+from ..refiner.then_crf import check_mode, dense_crf, require_dense_crf, wants_crf
 from .files import (
     check_outputs_do_not_overwrite_inputs,
     find_files,
@@ -78,10 +77,10 @@ class SegmentSetup:
         from ..backbones import load_backbone
         from ..refiner import Refiner, checkpoint_for_labels
 
-        if check_mode(self.then_crf) != "never" and not self.refine:
-            raise SpnrefineError("--then-crf runs dense CRF on the refiner's output: it needs refinement "
-                                 "(drop --no-refine)")
-        if self.then_crf != "never":
+        if check_mode(self.then_crf) != "never":
+            if not self.refine:
+                raise SpnrefineError("--then-crf runs dense CRF on the refiner's output: it needs refinement "
+                                     "(drop --no-refine)")
             require_dense_crf("--then-crf")
         model = load_backbone(self.backbone, self.backbone_weights, device, self.backbone_config)
         refiner, chosen = None, None
