@@ -76,10 +76,11 @@ Precision = Annotated[
 ]
 ThenCrf = Annotated[
     str, typer.Option(help="Dense CRF (DeepLab's parameters) on the refined probabilities: never, always, or auto "
-                           "(only for images whose coarse probability map is unsure: mean top-1 probability < "
-                           "0.92; never for label masks). It gained most on masks far off the truth and costs thin "
-                           "objects; auto misreads maps averaged over augmentations (--tta) as unsure (README). "
-                           "~0.7 s per 480x360 image it runs on; needs pip install 'spnrefine\\[bench]'.")
+                           "(only for images whose coarse probability map doubts inside its regions: over 5% of the "
+                           "pixels below 0.7 top-1 probability and 5 px or more from the argmax's boundaries; never "
+                           "for label masks; it seldom fires). always gained most on masks far off the truth and "
+                           "costs thin objects (README). ~0.7 s per 480x360 image it runs on; needs pip install "
+                           "'spnrefine\\[bench]'.")
 ]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]

@@ -205,16 +205,16 @@ def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map_and_auto_only_f
     from spnrefine.evaluation.baselines import dense_crf
     from spnrefine.io.images import read_image
     from spnrefine.refiner import Refiner
-    from spnrefine.refiner.then_crf import UNSURE_TOP1
+    from spnrefine.refiner.then_crf import INTERIOR_DOUBT, interior_doubt
 
     images, masks, labels = _scene(tmp_path)
     rng = np.random.default_rng(0)
     probs = {}
-    for i, (low, noise) in enumerate(((0.2, 0.15), (0.03, 0.01))):  # frame0 unsure, frame1 sure
+    for i, (low, noise) in enumerate(((0.4, 0.02), (0.03, 0.01))):  # frame0 unsure everywhere, frame1 sure
         soft = np.clip(labels[i] * (1 - 2 * low) + low + rng.normal(0, noise, labels[i].shape), 0.01, 0.99)
         probs[i] = np.stack([1 - soft, soft]).astype(np.float32)
         np.save(masks / f"frame{i}.npy", probs[i])
-    assert probs[0].max(0).mean() < UNSURE_TOP1 < probs[1].max(0).mean()
+    assert interior_doubt(probs[0]) > INTERIOR_DOUBT > interior_doubt(probs[1])
     written = {}
     for mode in ("never", "always", "auto"):
         result = _run("--images", images, "--masks", masks, "--out", tmp_path / mode, "--precision", "float32",
