@@ -217,16 +217,17 @@ class RefineWorker:
         outcomes = []
         for pair in chunk:
             try:
-                self._refine(pair)
-                outcomes.append(Outcome(pair.image, self.setup.options.paths(self.setup.out, pair.stem)[0]))
+                then_crf = self._refine(pair)
+                outcomes.append(Outcome(pair.image, self.setup.options.paths(self.setup.out, pair.stem)[0],
+                                        then_crf=then_crf))
             except SpnrefineError as error:
                 outcomes.append(Outcome(pair.image, None, str(error)))
             except (RuntimeError, ValueError, OSError) as error:
                 outcomes.append(Outcome(pair.image, None, f"{pair.image}: {type(error).__name__}: {error}"))
         return outcomes
 
-    def _refine(self, pair: Pair) -> None:
-        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs."""
+    def _refine(self, pair: Pair) -> bool:
+        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs. Whether dense CRF followed."""
         setup = self.setup
         image = read_image(pair.image)
         colours, foreground = None, None
@@ -258,6 +259,7 @@ class RefineWorker:
         probs = coarse.channels.expand(refined) if setup.options.save_probs else None
         write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,
                       truth, main)
+        return then_crf
 
 
 def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +287,7 @@ def run_refine(setup: RefineSetup, pairs: list[Pair], device: torch.device, engi
     worker = setup.build(device)  # bad weights or classes fail before any work
     remove_stale_temporaries(setup.out)  # left by a run that was killed mid-write
     todo = [p for p in pairs if overwrite or not all(path.exists() for path in setup.options.paths(setup.out, p.stem))]
-    report = BatchReport(skipped=len(pairs) - len(todo))
+    report = BatchReport(skipped=len(pairs) - len(todo), then_crf=None if setup.then_crf == "never" else 0)
     for path, why in (failed or {}).items():
         report.fail(path, why)
     return run_chunks(setup, worker, chunked(todo, PAIRS_PER_CHUNK), engine, report, progress, verbose)

@@ -19,6 +19,7 @@ class BatchReport:
     done: int = 0
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    then_crf: int | None = None  # images dense CRF followed the refiner on; None: --then-crf never
 
     def fail(self, path: Path, message: str) -> None:
         self.failed.append((path, message))
@@ -27,16 +28,19 @@ class BatchReport:
         """The summary line and the first ``shown`` failures."""
         failed = len(self.failed)
         why = " (outputs exist; --overwrite to redo)" if self.skipped else ""
-        lines = [f"done {self.done}, skipped {self.skipped}{why}, failed {failed}"]
+        crf = "" if self.then_crf is None else f"; dense CRF after the refiner on {self.then_crf}"
+        lines = [f"done {self.done}, skipped {self.skipped}{why}, failed {failed}{crf}"]
         lines += [f"  failed: {message}" for _, message in self.failed[:shown]]
         if failed > shown:
             lines.append(f"  … and {failed - shown} more failures (--report FILE lists every one)")
         return lines
 
     def as_dict(self) -> dict:
-        """For ``--report``: counts and every failure as {input, error}."""
-        return {"done": self.done, "skipped": self.skipped, "failed": len(self.failed),
-                "failures": [{"input": str(path), "error": message} for path, message in self.failed]}
+        """For ``--report``: counts (with ``then_crf`` unless --then-crf never) and every failure as {input, error}."""
+        counts = {"done": self.done, "skipped": self.skipped, "failed": len(self.failed)}
+        if self.then_crf is not None:
+            counts["then_crf"] = self.then_crf
+        return {**counts, "failures": [{"input": str(path), "error": message} for path, message in self.failed]}
 
 
 class ProgressLog:
@@ -55,6 +59,8 @@ class ProgressLog:
         for outcome in outcomes:
             if outcome.error is None:
                 self.report.done += 1
+                if outcome.then_crf:
+                    self.report.then_crf = (self.report.then_crf or 0) + 1
                 if self.verbose:
                     tqdm.write(f"{outcome.source} → {outcome.written}")
             else:

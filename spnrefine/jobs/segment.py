@@ -120,7 +120,7 @@ class SegmentWorker:
                 outcomes.append(Outcome(path, None, str(error)))
         for run in same_size_runs(readable):
             try:
-                labels, probs, coarse_labels = self._predict([image for _, _, image in run])
+                labels, probs, coarse_labels, then_crf = self._predict([image for _, _, image in run])
             except (SpnrefineError, RuntimeError, ValueError, OSError) as error:
                 outcomes += [Outcome(path, None, f"{path}: {error}") for path, _, _ in run]
                 continue
@@ -128,29 +128,30 @@ class SegmentWorker:
                 try:
                     write_outputs(self.options, self.out, stem, labels[i], probs[i], self.backbone.labels.palette,
                                   image, coarse_labels[i])
-                    outcomes.append(Outcome(path, self.options.paths(self.out, stem)[0]))
+                    outcomes.append(Outcome(path, self.options.paths(self.out, stem)[0], then_crf=then_crf[i]))
                 except (SpnrefineError, ValueError, OSError) as error:
                     outcomes.append(Outcome(path, None, f"{path}: {error}"))
         return outcomes
 
     def _predict(self, images: list[np.ndarray]):
         """Same-size images → labels (N, H, W) uint8, float16 probabilities (N, K, H, W) or Nones, coarse
-        labels (N, H, W) or Nones (only the comparison picture needs them)."""
+        labels (N, H, W) or Nones (only the comparison picture needs them), and whether dense CRF followed (N)."""
         zooms, flip = (TTA_ZOOMS, True) if self.augment else ((1.0,), False)
         probabilities = predict_probabilities(self.backbone, images, zooms, flip)
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        if self.then_crf != "never":
+        then_crf = [wants_crf(self.then_crf, c.cpu().numpy()) if self.then_crf != "never" else False for c in coarse]
+        if any(then_crf):
             probabilities = torch.stack([
-                torch.from_numpy(dense_crf(image, p.float().cpu().numpy())) if wants_crf(self.then_crf, c.cpu().numpy())
-                else p.float().cpu() for image, p, c in zip(images, probabilities, coarse)])
+                torch.from_numpy(dense_crf(image, p.float().cpu().numpy())) if crf else p.float().cpu()
+                for image, p, crf in zip(images, probabilities, then_crf)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
         compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)
         coarse_labels = class_labels(coarse).cpu().numpy() if compared else nothing
         probs = probabilities.to(torch.float16).cpu().numpy() if self.options.save_probs else nothing
-        return labels, probs, coarse_labels
+        return labels, probs, coarse_labels, then_crf
 
 
 def run_segment(
@@ -174,7 +175,7 @@ def run_segment(
     jobs, unmatched = plan(images_root, out, options, names)
     todo = [(path, stem) for path, stem in jobs
             if overwrite or not all(p.exists() for p in options.paths(out, stem))]
-    report = BatchReport(skipped=len(jobs) - len(todo))
+    report = BatchReport(skipped=len(jobs) - len(todo), then_crf=None if setup.then_crf == "never" else 0)
     for name in unmatched:
         report.fail(Path(name), f"{name}: listed, but no such image in {images_root}")
     return run_chunks(setup, worker, chunked(todo, batch_size), engine, report, progress, verbose)

@@ -23,6 +23,7 @@ class Outcome:
     source: Path
     written: Path | None
     error: str | None = None
+    then_crf: bool = False  # dense CRF followed the refiner (--then-crf)
 
 
 class Worker(Protocol):

@@ -179,8 +179,9 @@ def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_pat
     out = tmp_path / "out"
     args = ["segment", str(first), "--out", str(out), "--backbone-weights", str(ESPNET_WEIGHTS), "--then-crf",
             "always", "-q"]
-    result = runner.invoke(app, [*args, "--precision", "float32"])
+    result = runner.invoke(app, [*args, "--precision", "float32", "--report", str(tmp_path / "report.json")])
     assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "report.json").read_text())["then_crf"] == 1
     image = read_image(first)
     coarse = predict_probabilities(load_backbone("espnet-camvid", ESPNET_WEIGHTS), [image])
     refined = Refiner.load("camvid", precision="float32").refine_batch([image], coarse)[0].numpy()
