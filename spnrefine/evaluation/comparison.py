@@ -45,15 +45,22 @@ def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: tu
         table[label] = _refining(refiner)
         for mode in then_crf:
             suffix = " (auto)" if mode == "auto" else ""
-            table[f"{label}, then CRF{suffix}"] = _then_crf(_refining(refiner), mode)
+            table[f"{label}, then CRF{suffix}"] = _ThenCrf(_refining(refiner), mode)
     return table
 
 
-def _then_crf(method: Method, mode: str) -> Method:
-    def run(image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
-        refined = method(image, probs, labels)
-        return dense_crf(image, refined) if wants_crf(mode, probs if labels is None else None) else refined
-    return run
+class _ThenCrf:
+    """A refiner followed by dense CRF in ``mode`` (auto, always); ``sent`` counts the images CRF ran on."""
+
+    def __init__(self, refining: Method, mode: str):
+        self.refining, self.mode, self.sent = refining, mode, 0
+
+    def __call__(self, image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        refined = self.refining(image, probs, labels)
+        if not wants_crf(self.mode, probs if labels is None else None):
+            return refined
+        self.sent += 1
+        return dense_crf(image, refined)
 
 
 def _refining(refiner) -> Method:
@@ -126,8 +133,8 @@ def scored(probs: np.ndarray, lookup: np.ndarray) -> np.ndarray:
 
 def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, table: dict[str, Method],
             num_classes: int, ignore_index: int | None) -> tuple[list[dict], dict[str, dict]]:
-    """Rows of method, mIoU, boundary IoU, mBA (%), seconds per image (the method alone, no I/O), and
-    each method's per-class IoU."""
+    """Rows of method, mIoU, boundary IoU, mBA (%), seconds per image (the method alone, no I/O) and, for a refiner
+    followed by dense CRF, on how many images CRF ran (``then_crf_images``); and each method's per-class IoU."""
     metrics = {name: SegmentationMetrics(num_classes, ignore_index) for name in table}
     seconds = dict.fromkeys(table, 0.0)
     for image, truth, probs, lookup, labels in _items(images, masks, names, source, num_classes, ignore_index):
@@ -141,6 +148,8 @@ def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, t
         summary = metrics[method].summary()
         rows.append({"method": method, "miou": summary["miou"], "boundary_iou": summary["boundary_iou"],
                      "mba": summary["mba"], "seconds_per_image": round(seconds[method] / len(names), 4)})
+        if isinstance(table[method], _ThenCrf):
+            rows[-1]["then_crf_images"] = table[method].sent
         per_class[method] = summary["per_class_iou"]
     return rows, per_class
 
@@ -158,7 +167,8 @@ def _items(images: Path, masks: Path, names: list[str], source: CoarseSource, nu
 
 def format_rows(rows: list[dict]) -> list[str]:
     """The table: each metric and its change against the first row (coarse), seconds per image and, with dense CRF
-    in the run, each method's time as a multiple of CRF's (the same run, the same images)."""
+    in the run, each method's time as a multiple of CRF's (the same run, the same images); then, for each refiner
+    followed by CRF, on how many images CRF ran."""
     base = rows[0]
     crf = next((row["seconds_per_image"] for row in rows if row["method"] == "dense CRF"), None)
     width = max(16, *(len(row["method"]) + 2 for row in rows))
@@ -168,6 +178,8 @@ def format_rows(rows: list[dict]) -> list[str]:
         cells = "".join(f"{row[key]:>8.2f}{row[key] - base[key]:>+8.2f}" for key in ("miou", "boundary_iou", "mba"))
         ratio = "" if not crf or row is base else f"{row['seconds_per_image'] / crf:>8.2f}"
         lines.append(f"{row['method']:<{width}}{cells}{row['seconds_per_image']:>9.3f}{ratio}")
+    lines += [f"{row['method']}: dense CRF ran on {row['then_crf_images']} images" for row in rows
+              if "then_crf_images" in row]
     return lines
 
 

@@ -79,6 +79,10 @@ def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
     assert [r["method"] for r in rows] == ["coarse", "dense CRF", "guided filter", "SPN agnostic",
                                            "SPN agnostic, then CRF (auto)", "SPN agnostic, then CRF"]
     assert all(50 < r["miou"] <= 100 for r in rows)
+    # ×8 masks are unsure only along their edges: auto leaves both images to the refiner
+    assert [r.get("then_crf_images") for r in rows] == [None, None, None, None, 0, 2]
+    assert "SPN agnostic, then CRF: dense CRF ran on 2 images" in chained.output
+    assert rows[4]["miou"] == rows[3]["miou"]
 
 
 def test_the_table_gives_each_methods_time_as_a_multiple_of_dense_crfs():
