@@ -1,0 +1,61 @@
+"""A refiner given its probability input at another temperature: mIoU and pole change against coarse per temperature.
+
+    python scripts/input_temperature.py --list runs/camvid_tune.txt --coarse runs/degraded_tune/v0 runs/espnet
+
+Each (12, H, W) coarse map is raised to the power 1/T and renormalized before ``Refiner.refine`` (T > 1 softens,
+T < 1 sharpens; T = 1 is the refiner as shipped). CamVid label space, void ignored. A tuning tool (model card,
+session 23): the held-out sequence 0006R0, never a val list.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from spnrefine.evaluation.metrics import SegmentationMetrics
+from spnrefine.io.images import read_image
+from spnrefine.io.masks import read_label_png
+from spnrefine.refiner import Refiner
+
+CLASSES, VOID, POLE = 11, 11, 2
+
+
+def at_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """(K, H, W) probabilities → the same raised to 1/temperature, renormalized over K."""
+    powered = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / temperature)
+    return (powered / powered.sum(0, keepdims=True)).astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
+    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
+    parser.add_argument("--list", type=Path, required=True, help="file names of the tuning images")
+    parser.add_argument("--coarse", nargs="+", required=True, help="folders of (12, H, W) .npy maps")
+    parser.add_argument("--checkpoint", default="camvid")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.5, 0.7, 1.4, 2.0])
+    args = parser.parse_args()
+    refiner = Refiner.load(args.checkpoint)
+    names = args.list.read_text().split()
+    for folder in args.coarse:
+        metrics = {key: SegmentationMetrics(CLASSES, VOID, boundary=False) for key in ["coarse", *args.temperatures]}
+        for name in names:
+            stem = Path(name).stem
+            image, truth = read_image(args.images / name), read_label_png(args.masks / f"{stem}.png")
+            probs = np.load(Path(folder) / f"{stem}.npy").astype(np.float32)
+            metrics["coarse"].update(probs.argmax(0), truth)
+            for temperature in args.temperatures:
+                refined = refiner.refine(image, at_temperature(probs, temperature))
+                metrics[temperature].update(refined.argmax(0), truth)
+        summary = {key: m.summary() for key, m in metrics.items()}
+        base = summary["coarse"]
+        cells = [f"T {t}: {summary[t]['miou'] - base['miou']:+.2f} (pole "
+                 f"{summary[t]['per_class_iou'][str(POLE)] - base['per_class_iou'][str(POLE)]:+.2f})"
+                 for t in args.temperatures]
+        print(f"{folder} (coarse {base['miou']:.2f}): " + ", ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
