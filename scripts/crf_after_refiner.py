@@ -9,7 +9,6 @@ IoU change against coarse. A tuning tool (model card): the held-out sequence 000
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from spnrefine.evaluation.baselines import dense_crf
@@ -17,12 +16,11 @@ from spnrefine.evaluation.comparison import CoarseSource, compare, format_per_cl
 from spnrefine.labels import CAMVID
 from spnrefine.refiner import Refiner
 
+from camvid_tuning import tuning_parser
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
-    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
-    parser.add_argument("--list", type=Path, required=True, help="file names of the scored images")
+    parser = tuning_parser(__doc__)
     parser.add_argument("--coarse", type=Path, nargs="+", required=True, help="folders of (12, H, W) .npy maps")
     args = parser.parse_args()
     names = args.list.read_text().split()

@@ -12,7 +12,6 @@ ignored. A tuning tool (model card, session 23): the held-out sequence 0006R0, n
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.then_crf import interior_doubt
+
+from camvid_tuning import tuning_parser
 
 CLASSES, VOID, POLE = 11, 11, 2
 DOUBT_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.05)
@@ -34,10 +35,7 @@ def at_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
-    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
-    parser.add_argument("--list", type=Path, required=True, help="file names of the tuning images")
+    parser = tuning_parser(__doc__)
     parser.add_argument("--coarse", nargs="+", required=True, help="folders of (12, H, W) .npy maps")
     parser.add_argument("--checkpoint", default="camvid")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.5, 0.7, 1.4, 2.0])

@@ -15,7 +15,6 @@ reported, not used. ``--out`` caches the per-image rows: an existing file is rea
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.then_crf import interior_doubt
+
+from camvid_tuning import tuning_parser
 
 CLASSES, VOID = 11, 11
 REFINERS = ("camvid", "agnostic")
@@ -85,10 +86,7 @@ def auto_change(rows: list[dict], refiner: str, key: str, sign: int, threshold: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
-    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
-    parser.add_argument("--list", type=Path, required=True, help="file names of the tuning images")
+    parser = tuning_parser(__doc__)
     parser.add_argument("--coarse", nargs="+", required=True, help="folders of .npy maps the measure is chosen on")
     parser.add_argument("--check", nargs="*", default=[], help="folders of .npy maps only reported")
     parser.add_argument("--out", type=Path, required=True, help="per-image rows (JSON), reused when present")

@@ -1,0 +1,16 @@
+"""The command line shared by the tuning scripts that score refiners on CamVid-labelled images (0006R0, never val)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def tuning_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser described by the first line of ``doc`` with --images, --masks (CamVid's folders by default) and
+    --list (the file names scored)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=Path("../shared/data/camvid/images"))
+    parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
+    parser.add_argument("--list", type=Path, required=True, help="file names of the scored images")
+    return parser
