@@ -21,17 +21,12 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.then_crf import interior_doubt
+from spnrefine.training.data import at_temperature
 
 from camvid_tuning import tuning_parser
 
 CLASSES, VOID, POLE = 11, 11, 2
 DOUBT_THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.05)
-
-
-def at_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """(K, H, W) probabilities → the same raised to 1/temperature, renormalized over K."""
-    powered = np.power(np.clip(probs, 1e-8, 1.0), 1.0 / temperature)
-    return (powered / powered.sum(0, keepdims=True)).astype(np.float32)
 
 
 def main() -> None:

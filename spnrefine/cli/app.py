@@ -419,6 +419,11 @@ def train(
                                                 "that class is truly nowhere within N px (a false blob, not the "
                                                 "over-wide edge of a thin object).")
     ] = None,
+    temper_network: Annotated[
+        float, typer.Option(min=1, help="Give each network map (--coarse folders) at a temperature drawn "
+                                        "log-uniformly from [1/R, R] (p^(1/T), renormalized): softer and surer maps "
+                                        "than the network made. 1: as made.")
+    ] = 1.0,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -452,7 +457,8 @@ def train(
                          class_guidance=class_guidance, log_class_guidance=log_class_guidance, sharpen=sharpen,
                          lovasz=lovasz,
                          promote_second=promote_second, balance_coarse=balance_coarse,
-                         balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin)
+                         balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
+                         temper_network=temper_network)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

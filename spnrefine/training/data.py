@@ -146,12 +146,22 @@ class SampleCache:
         scale = self.min_side / min(shape)
         return (round(shape[1] * scale), round(shape[0] * scale)) if scale > 1 else None
 
-    def coarse_for(self, sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(H, W, 3) uint8 image, (H, W) int64 targets (IGNORE where skipped), (K, H, W) float32 coarse."""
+    def coarse_for(self, sample: Sample, rng: np.random.Generator, temper: float = 1.0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(H, W, 3) uint8 image, (H, W) int64 targets (IGNORE where skipped), (K, H, W) float32 coarse; ``temper``
+        > 1: a network's map (from a file) at a temperature drawn log-uniformly from [1/temper, temper]."""
         image, labels, targets, coarse, k = self.load(sample)
         if coarse is None:
             coarse = SYNTHESIZERS[sample.synthesis](labels.astype(np.int64), k, rng)
+        elif temper > 1:
+            return image, targets.astype(np.int64), at_temperature(coarse, temper ** rng.uniform(-1, 1))
         return image, targets.astype(np.int64), coarse.astype(np.float32)
+
+
+def at_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """(K, H, W) probabilities → float32, raised to 1/temperature and renormalized over K (> 1 softer, < 1 surer)."""
+    powered = np.power(np.clip(probs.astype(np.float32), 1e-8, 1.0), 1.0 / temperature)
+    return powered / powered.sum(0, keepdims=True)
 
 
 def _compact(ids: np.ndarray) -> np.ndarray:
@@ -169,16 +179,17 @@ def draw_batch(samples: list[Sample], by_source: dict[int, list[Sample]], size: 
 
 
 def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator,
-                 hard_fraction: float = 0.0):
+                 hard_fraction: float = 0.0, temper_network: float = 1.0):
     """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) targets; random crop + flip.
 
     With probability ``hard_fraction`` a coarse map is replaced by its hard labels as ``refine`` feeds
-    label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks. Channels
-    are zero-padded to the largest K in the batch.
+    label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks. A network's map
+    (from a file) is tempered when ``temper_network`` > 1 (``SampleCache.coarse_for``). Channels are zero-padded
+    to the largest K in the batch.
     """
     images, coarses, masks = [], [], []
     for sample in samples:
-        image, mask, coarse = cache.coarse_for(sample, rng)
+        image, mask, coarse = cache.coarse_for(sample, rng, temper_network)
         if hard_fraction and rng.random() < hard_fraction:
             coarse = labels_to_probabilities(coarse.argmax(0), coarse.shape[0], None)
         height, width = mask.shape

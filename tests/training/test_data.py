@@ -133,3 +133,25 @@ def test_drifted_coarse_is_confident_and_wrong_only_near_the_boundaries():
         distance = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 5)
         assert distance[wrong].max() <= 0.02 * np.hypot(240, 320) + 4 + 4  # drift + radius + the soft band
         np.testing.assert_array_equal(probs, drifted_coarse(labels, 3, np.random.default_rng(seed)))
+
+
+def test_tempering_gives_a_networks_map_softer_or_surer_with_the_same_labels_and_leaves_synthesized_maps_alone(
+        tmp_path):
+    images, masks = _source(tmp_path / "c", 1, (24, 30), (0, 1))
+    (tmp_path / "npy").mkdir()
+    made = np.stack([np.full((24, 30), 0.7), np.full((24, 30), 0.2), np.full((24, 30), 0.1)]).astype(np.float32)
+    np.save(tmp_path / "npy" / "s0.npy", made)
+    given = list_samples(images, masks, None, tmp_path / "npy", LabelSpace(3, None), source=0)[0]
+    synthesized = list_samples(images, masks, None, None, LabelSpace(3, None), source=1)[0]
+    cache = SampleCache()
+    np.testing.assert_allclose(cache.coarse_for(given, np.random.default_rng(0))[2], made, atol=1e-3)  # float16
+    top = [cache.coarse_for(given, np.random.default_rng(seed), temper=2.0)[2] for seed in range(40)]
+    assert all(t.argmax(0).max() == 0 and np.allclose(t.sum(0), 1, atol=1e-5) for t in top)
+    firsts = [float(t[0, 0, 0]) for t in top]
+    assert min(firsts) < 0.7 - 0.05 and max(firsts) > 0.7 + 0.05  # softer and surer than made
+    lowest = made ** 2 / (made ** 2).sum(0)  # T = 1/2 at most: never surer than that
+    assert max(firsts) <= lowest[0, 0, 0] + 1e-4
+    for seed in range(3):
+        plain = cache.coarse_for(synthesized, np.random.default_rng(seed))[2]
+        tempered = cache.coarse_for(synthesized, np.random.default_rng(seed), temper=2.0)[2]
+        assert np.array_equal(plain, tempered)
