@@ -6,6 +6,7 @@
 # - runs/degraded_tune/v0, runs/degraded_tune_strong/v0: ESPNet on a mildly / strongly degraded copy of each 0006R0 image
 # - runs/espnet: ESPNet on every CamVid image, undegraded (the coarse input of the val benchmark)
 # - runs/espnet_tta: ESPNet with test-time augmentation (segment --tta) on the CamVid val images
+# - runs/espnet_tta_tune: the same on 0006R0 (a tuning input: maps soft because averaged, not because wrong)
 set -euo pipefail
 mkdir -p runs
 python - <<'PY'
@@ -27,4 +28,6 @@ python scripts/degraded_coarse.py --images ../shared/data/camvid/images --list r
 spnrefine segment ../shared/data/camvid/images --out runs/espnet --backbone espnet-camvid \
   --backbone-weights ../shared/weights/espnet_camvid.pth --no-refine --save-probs -q
 spnrefine segment ../shared/data/camvid/images --out runs/espnet_tta --list ../shared/data/camvid/val.txt \
+  --backbone espnet-camvid --backbone-weights ../shared/weights/espnet_camvid.pth --no-refine --tta --save-probs -q
+spnrefine segment ../shared/data/camvid/images --out runs/espnet_tta_tune --list runs/camvid_tune.txt \
   --backbone espnet-camvid --backbone-weights ../shared/weights/espnet_camvid.pth --no-refine --tta --save-probs -q

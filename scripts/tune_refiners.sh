@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # From the project root, after scripts/prepare_training.sh: compare refiner checkpoints on CamVid train
-# sequence 0006R0 (held back from every training run; never scored for the README). Five coarse inputs:
+# sequence 0006R0 (held back from every training run; never scored for the README). Six coarse inputs:
 # ESPNet on mildly degraded copies (runs/degraded_tune/v0: its val level), on strongly degraded copies
-# (runs/degraded_tune_strong/v0: its level on unseen sequences), ESPNet's own outputs (runs/espnet), an ESPNet that
-# never saw 0006R0 (runs/unseen_tune, from scripts/prepare_unseen.sh) and ground truth at ×8 low resolution.
+# (runs/degraded_tune_strong/v0: its level on unseen sequences), ESPNet's own outputs (runs/espnet), the same averaged
+# over test-time augmentation (runs/espnet_tta_tune), an ESPNet that never saw 0006R0 (runs/unseen_tune, from
+# scripts/prepare_unseen.sh) and ground truth at ×8 low resolution.
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
 # INPUTS="unseen espnet" runs only those inputs.)
@@ -17,8 +18,8 @@ for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --list runs/camvid_tune.txt --num-classes 11
         --ignore-index 11 --class-names camvid --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
-                   [unseen]=runs/unseen_tune [lowres]=lowres)
-for name in ${INPUTS:-degraded degraded_strong espnet unseen lowres}; do
+                   [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres)
+for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
   spnrefine benchmark refinement "${common[@]}" --coarse "$coarse" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
 done
