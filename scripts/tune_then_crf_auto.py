@@ -5,8 +5,8 @@ refiner-then-CRF over the refiner alone, per image, on CamVid-labelled tuning in
         --coarse runs/degraded_tune/v0 runs/degraded_tune_strong/v0 runs/espnet runs/espnet_tta_tune \
         --check runs/unseen_tune
 
-Per image: four doubt measures of the (12, H, W) coarse probabilities (no ground truth), and per class the
-intersection and union of coarse, `camvid` and `agnostic` alone and each followed by dense CRF (void ignored). Then
+Per image: four doubt measures of the (12, H, W) coarse probabilities (no ground truth), and the confusion counts
+(`SegmentationMetrics`, void ignored) of coarse, `camvid` and `agnostic` alone and each followed by dense CRF. Then
 per measure and threshold: the mIoU change of `auto` against the refiner alone on each input (CRF on the images the
 measure calls unsure) and how many images it sent. The measure is chosen on the ``--coarse`` inputs with `camvid`:
 best mean change with none below −0.10 (session 23's rule, model card); ``--check`` inputs and `agnostic` are
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from spnrefine.evaluation.baselines import dense_crf
+from spnrefine.evaluation.metrics import SegmentationMetrics
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
@@ -64,16 +65,17 @@ def per_image_rows(images: Path, masks: Path, names: list[str], folders: list[st
 
 
 def confusion(probs: np.ndarray, truth: np.ndarray) -> list[list[int]]:
-    """Per class [intersection, union] of the argmax with the truth, void ignored."""
-    labels, valid = probs.argmax(0), truth != VOID
-    return [[int(((labels == c) & (truth == c) & valid).sum()), int((((labels == c) | (truth == c)) & valid).sum())]
-            for c in range(CLASSES)]
+    """One image's (classes, classes + 1) confusion counts of the argmax against the truth, void ignored."""
+    metrics = SegmentationMetrics(CLASSES, VOID, boundary=False)
+    metrics.update(probs.argmax(0), truth)
+    return metrics.confusion.tolist()
 
 
 def miou(rows: list[dict], method_of) -> float:
-    totals = np.array([row[method_of(row)] for row in rows]).sum(0)
-    present = totals[:, 1] > 0
-    return float((100 * totals[present, 0] / totals[present, 1]).mean())
+    """mIoU (%) over the images of ``rows``, each scored by the method ``method_of(row)`` names."""
+    metrics = SegmentationMetrics(CLASSES, VOID, boundary=False)
+    metrics.confusion += np.sum([row[method_of(row)] for row in rows], axis=0, dtype=np.int64)
+    return metrics.summary()["miou"]
 
 
 def auto_change(rows: list[dict], refiner: str, key: str, sign: int, threshold: float) -> tuple[float, int]:

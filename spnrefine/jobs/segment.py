@@ -141,7 +141,7 @@ class SegmentWorker:
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        then_crf = [wants_crf(self.then_crf, c.cpu().numpy()) if self.then_crf != "never" else False for c in coarse]
+        then_crf = [self.then_crf != "never" and wants_crf(self.then_crf, c.cpu().numpy()) for c in coarse]
         if any(then_crf):
             probabilities = torch.stack([
                 torch.from_numpy(dense_crf(image, p.float().cpu().numpy())) if crf else p.float().cpu()
