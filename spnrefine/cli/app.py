@@ -18,6 +18,7 @@ from .options import (
     Device,
     Engine,
     GpusPerWorker,
+    Mirror,
     NumWorkers,
     Overwrite,
     Precision,
@@ -73,6 +74,7 @@ def segment(
     tta: Annotated[bool, typer.Option(help="Test-time augmentation: the backbone's probabilities averaged over 0.75x, "
                                            "1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
     precision: Precision = "auto",
+    mirror: Mirror = False,
     then_crf: ThenCrf = "never",
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
@@ -113,7 +115,7 @@ def segment(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
                          OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta,
-                         precision, then_crf)
+                         precision, then_crf, mirror)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
@@ -162,6 +164,7 @@ def refine(
     ] = False,
     sharpen_lowres: SharpenLowres = True,
     precision: Precision = "auto",
+    mirror: Mirror = False,
     then_crf: ThenCrf = "never",
     device: Device = "auto",
     overwrite: Overwrite = False,
@@ -198,7 +201,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks, alpha, sharpen_lowres, precision, then_crf)
+                        resize_masks, alpha, sharpen_lowres, precision, then_crf, mirror)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

@@ -159,6 +159,10 @@ def benchmark_refinement(
     precision: Annotated[
         list[str], typer.Option(help=Precision.__metadata__[0].help + " Repeat to compare.")
     ] = ["auto"],
+    mirror: Annotated[
+        bool, typer.Option(help="Also each refiner with refine --mirror (the mirror image refined too, the two maps "
+                                "averaged): a row next to its plain one.")
+    ] = False,
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
 ) -> None:
@@ -182,8 +186,12 @@ def benchmark_refinement(
     labels = [f"SPN {stem}" if stems.count(stem) == 1 else f"SPN {Path(c).parent.name}/{stem}"
               for c, stem in zip(checkpoint, stems)]
     suffixes = {p: f" ({p})" if len(precision) > 1 else "" for p in precision}
-    refiners = {label + suffixes[p]: Refiner.load(c, sharpen_lowres=sharpen_lowres, precision=p)
-                for label, c in zip(labels, checkpoint) for p in precision}
+    refiners = {}
+    for label, c in zip(labels, checkpoint):
+        for p in precision:
+            for mirrored in (False, True) if mirror else (False,):
+                refiners[label + suffixes[p] + (" mirror" if mirrored else "")] = Refiner.load(
+                    c, sharpen_lowres=sharpen_lowres, precision=p, mirror=mirrored)
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
                           blocky=coarse == "blocky")

@@ -198,13 +198,14 @@ class RefineSetup:
     sharpen_lowres: bool = True  # probability maps that are upsampled hard masks sharpened (refiner.softness)
     precision: str = "auto"  # the guidance's number format (refiner.precision)
     then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
+    mirror: bool = False  # the mirror image refined too, the two maps averaged (Refiner)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
         if check_mode(self.then_crf) != "never":
             require_dense_crf("--then-crf")
-        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision)
+        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision, self.mirror)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
 

@@ -41,11 +41,13 @@ class Refiner:
     ``model`` refines uncertain probability maps (a network's soft output); ``certain_model`` (same network, other
     weights; default ``model``) label masks and probability maps certain at many pixels
     (``refiner.softness.is_certain``: upsampled hard masks, confident segmenters). ``precision``: the guidance
-    CNN's number format (``refiner.precision``; ``auto``: bfloat16 on a CPU that has it natively)."""
+    CNN's number format (``refiner.precision``; ``auto``: bfloat16 on a CPU that has it natively). ``mirror``: the
+    mirror image is refined too and the two refined maps averaged (twice the time; ``refine_channels``)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
-                 certain_model: SpnRefiner | None = None, precision: str = "auto"):
+                 certain_model: SpnRefiner | None = None, precision: str = "auto", mirror: bool = False):
         self.device = torch.device(device)
+        self.mirror = mirror
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.guidance_dtype = guidance_dtype(precision, self.device)
         self.model = self._prepared(model)
@@ -63,10 +65,10 @@ class Refiner:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
-             sharpen_lowres: bool = True, precision: str = "auto") -> Refiner:
+             sharpen_lowres: bool = True, precision: str = "auto", mirror: bool = False) -> Refiner:
         """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
         probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``);
-        ``precision``: the guidance's number format (``refiner.precision``)."""
+        ``precision``: the guidance's number format (``refiner.precision``); ``mirror``: see the class."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -78,7 +80,7 @@ class Refiner:
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
         return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path),
-                   precision)
+                   precision, mirror)
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -95,9 +97,9 @@ class Refiner:
         On CPU one image at a time, in bands when large (``refine``): at 480×360 that is 1.7× faster per image
         than a batch of 4, whose full-resolution buffers no longer fit in cache (same math; on CamVid even
         the same bits), and the result of an image no longer depends on which images share its batch.
-        On a GPU, images that fit one tile go as one batch; larger ones one at a time, in bands.
+        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``) one at a time, in bands.
         """
-        if self.device.type == "cpu" or max(images[0].shape[:2]) > TILE or self._special(probabilities):
+        if self.device.type == "cpu" or self.mirror or max(images[0].shape[:2]) > TILE or self._special(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
         return self._forward(np.stack(images), probabilities, None)
@@ -166,7 +168,9 @@ class Refiner:
         (``refiner.tiles``), so memory stays bounded whatever the image size (it grows with the width only).
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
         unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
-        more is refined at half resolution first. Label masks and certain maps are refined by ``certain_model``."""
+        more is refined at half resolution first. Label masks and certain maps are refined by ``certain_model``.
+        With ``mirror`` the mirror image is refined too and the two maps averaged (labels from the average); both
+        maps are then held whole whatever ``keep_probabilities`` says."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
@@ -179,6 +183,23 @@ class Refiner:
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
         model = self.certain_model if certain else self.model
+        if not self.mirror:
+            return self._refined(model, image, coarse, tile, margin, keep_probabilities, keep_labels, steering_span)
+        refined, _ = self._refined(model, image, coarse, tile, margin, True, False, steering_span)
+        mirrored, _ = self._refined(model, np.ascontiguousarray(image[:, ::-1]), MirroredCoarse(coarse), tile, margin,
+                                    True, False, steering_span)
+        refined += mirrored[:, :, ::-1]
+        refined *= 0.5
+        labels = None
+        if keep_labels:
+            labels = coarse.channels.labels(class_labels(torch.from_numpy(refined)[None])[0].numpy())
+        return refined if keep_probabilities else None, labels
+
+    def _refined(self, model: SpnRefiner, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels | MirroredCoarse,
+                 tile: int, margin: int, keep_probabilities: bool, keep_labels: bool, steering_span: int
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``refine_channels`` by ``model`` of a coarse map ready for it (resampled, sharpened), band by band."""
+        height, width = image.shape[:2]
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
@@ -257,6 +278,17 @@ class Refiner:
                 inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(piece_core, piece))
                 rows, cols = (slice(w.start + c.start, w.start + c.stop) for w, c in zip(padded, piece_core))
                 out[:, :, rows.start - core[0].start:rows.stop - core[0].start, cols] = steering[(..., *inner)]
+
+
+class MirroredCoarse:
+    """A coarse map's mirror image (columns reversed), handing out bands as the map does."""
+
+    def __init__(self, coarse: ProbabilityChannels | LabelChannels):
+        self.coarse, self.channels = coarse, coarse.channels
+
+    def band(self, rows: slice) -> np.ndarray:
+        """(k, h, W) compact probabilities of whole rows, mirrored."""
+        return np.ascontiguousarray(self.coarse.band(rows)[:, :, ::-1])
 
 
 class CoarseBand:

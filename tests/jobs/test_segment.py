@@ -191,3 +191,26 @@ def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_pat
     assert (written != refined.argmax(0)).mean() > 0.001  # CRF changed the refined labels
     refused = runner.invoke(app, [*args, "--no-refine"])
     assert refused.exit_code == 1 and "--then-crf runs dense CRF on the refiner's output" in refused.output
+
+
+def test_segment_mirror_reaches_the_refiner(tmp_path):
+    from spnrefine.backbones import load_backbone, predict_probabilities
+    from spnrefine.refiner import Refiner
+
+    model = tmp_path / "stripes.pt"
+    torch.jit.script(_Stripes()).save(str(model))
+    model.with_suffix(".json").write_text(json.dumps({"class_names": ["dark", "red"]}))
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 120, (40, 48, 3), dtype=np.uint8)
+    rgb[5:30, 9:40, 0] = 255
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    args = ["segment", str(tmp_path / "a.png"), "--backbone", "user", "--backbone-weights", str(model),
+            "--precision", "float32", "--save-probs", "-q"]
+    for flag in ("--no-mirror", "--mirror"):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / flag), flag])
+        assert result.exit_code == 0, result.output
+    coarse = predict_probabilities(load_backbone("user", model), [rgb])
+    expected = Refiner.load("agnostic", precision="float32", mirror=True).refine_batch([rgb], coarse)[0].numpy()
+    written = {flag: np.load(tmp_path / flag / "a.npy").astype(np.float32) for flag in ("--no-mirror", "--mirror")}
+    np.testing.assert_allclose(written["--mirror"], expected, atol=2e-3)  # float16 on disk
+    assert np.abs(written["--mirror"] - written["--no-mirror"]).max() > 5e-3

@@ -10,7 +10,7 @@ import torch
 from spnrefine.errors import SpnrefineError
 from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
-from spnrefine.refiner.channels import LabelChannels
+from spnrefine.refiner.channels import LabelChannels, ProbabilityChannels
 from spnrefine.refiner.network import (
     PROMOTE_OFFSET,
     RefinerConfig,
@@ -295,3 +295,40 @@ def test_a_refiner_for_a_label_set_refines_a_compact_map_on_every_channel():
     assert len(coarse.channels.ids) == 12
     _, refined_labels = refiner.refine_channels(image, coarse, keep_probabilities=False)
     assert set(np.unique(refined_labels)) <= {0, 3, 8}
+
+
+def test_mirror_averages_the_refinement_of_the_image_and_of_its_mirror_image():
+    """``mirror``: (refined + mirror of the mirror image's refinement) / 2, for probability maps, label masks and
+    tiled images alike; the result is exactly mirror-symmetric, labels are the average's argmax."""
+    torch.manual_seed(0)
+    model = SpnRefiner(RefinerConfig(width=8)).eval()
+    for parameter in model.parameters():  # no zero-initialized head: the guidance tells left from right
+        parameter.data += 0.05 * torch.randn_like(parameter)
+    plain, mirror = Refiner(model), Refiner(model, mirror=True)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    probs = rng.dirichlet(np.ones(3), (40, 56)).transpose(2, 0, 1).astype(np.float32)
+    labels = probs.argmax(0)
+
+    mirror_image = np.ascontiguousarray(image[:, ::-1])
+
+    def flipped(array):  # (..., H, W) maps and masks
+        return np.ascontiguousarray(array[..., ::-1])
+
+    refined = mirror.refine(image, probs)
+    expected = (plain.refine(image, probs) + flipped(plain.refine(mirror_image, flipped(probs)))) / 2
+    np.testing.assert_allclose(refined, expected, atol=1e-6)
+    assert np.abs(refined - plain.refine(image, probs)).max() > 1e-3  # the two passes differ
+    np.testing.assert_array_equal(flipped(mirror.refine(mirror_image, flipped(probs))), refined)
+    from_labels = mirror.refine_labels(image, labels, 3)
+    expected = (plain.refine_labels(image, labels, 3) + flipped(plain.refine_labels(mirror_image, flipped(labels), 3))) / 2
+    np.testing.assert_allclose(from_labels, expected, atol=1e-6)
+    coarse = ProbabilityChannels(probs, threshold=0)
+    tiled, tiled_labels = mirror.refine_channels(image, coarse, tile=16, margin=8, steering_span=24)
+    left, _ = plain.refine_channels(image, coarse, tile=16, margin=8, steering_span=24)
+    right, _ = plain.refine_channels(mirror_image, ProbabilityChannels(flipped(probs), threshold=0), tile=16,
+                                     margin=8, steering_span=24)
+    np.testing.assert_allclose(tiled, (left + flipped(right)) / 2, atol=1e-6)
+    np.testing.assert_array_equal(tiled_labels, tiled.argmax(0))
+    _, only_labels = mirror.refine_channels(image, coarse, tile=16, margin=8, steering_span=24, keep_probabilities=False)
+    np.testing.assert_array_equal(only_labels, tiled_labels)
