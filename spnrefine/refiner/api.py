@@ -287,8 +287,8 @@ class MirroredCoarse:
         self.coarse, self.channels = coarse, coarse.channels
 
     def band(self, rows: slice) -> np.ndarray:
-        """(k, h, W) compact probabilities of whole rows, mirrored."""
-        return np.ascontiguousarray(self.coarse.band(rows)[:, :, ::-1])
+        """(k, h, W) compact probabilities of whole rows, mirrored (a view: ``CoarseBand.window`` copies)."""
+        return self.coarse.band(rows)[:, :, ::-1]
 
 
 class CoarseBand:

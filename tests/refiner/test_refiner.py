@@ -309,7 +309,6 @@ def test_mirror_averages_the_refinement_of_the_image_and_of_its_mirror_image():
     image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
     probs = rng.dirichlet(np.ones(3), (40, 56)).transpose(2, 0, 1).astype(np.float32)
     labels = probs.argmax(0)
-
     mirror_image = np.ascontiguousarray(image[:, ::-1])
 
     def flipped(array):  # (..., H, W) maps and masks
