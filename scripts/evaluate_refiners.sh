@@ -4,7 +4,8 @@
 # Usage: bash scripts/evaluate_refiners.sh [CHECKPOINT ...]   (default: the shipped agnostic refiner, and on
 # CamVid also the shipped camvid refiner, which takes CamVid's label set only). PRECISIONS="float32 bfloat16":
 # every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=auto or always: also each
-# refiner followed by dense CRF (refine --then-crf). MIRROR=1: also each refiner with refine --mirror
+# refiner followed by dense CRF (refine --then-crf). MIRROR=1: also each refiner with refine --mirror; UPSCALE=1.25:
+# also each refiner with refine --upscale 1.25
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/eval}
@@ -16,6 +17,7 @@ camvid_checkpoints=("${checkpoints[@]}")
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); camvid_checkpoints+=(--precision "$p"); done
 if [ -n "${THEN_CRF:-}" ]; then checkpoints+=(--then-crf "$THEN_CRF"); camvid_checkpoints+=(--then-crf "$THEN_CRF"); fi
 if [ -n "${MIRROR:-}" ]; then checkpoints+=(--mirror); camvid_checkpoints+=(--mirror); fi
+for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); camvid_checkpoints+=(--upscale "$f"); done
 for hard in no-hard hard; do
   # CamVid val (101 images, sequence 0016E5): ESPNet's real probabilities as the coarse input
   spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse runs/espnet \

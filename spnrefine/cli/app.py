@@ -26,6 +26,7 @@ from .options import (
     Report,
     SharpenLowres,
     ThenCrf,
+    Upscale,
     Verbose,
     engine_options,
     finish,
@@ -75,6 +76,7 @@ def segment(
                                            "1x and 1.25x its input size, each also mirrored (6 passes).")] = False,
     precision: Precision = "auto",
     mirror: Mirror = False,
+    upscale: Upscale = 1.0,
     then_crf: ThenCrf = "never",
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
@@ -115,7 +117,7 @@ def segment(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
                          OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta,
-                         precision, then_crf, mirror)
+                         precision, then_crf, mirror, upscale)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
@@ -165,6 +167,7 @@ def refine(
     sharpen_lowres: SharpenLowres = True,
     precision: Precision = "auto",
     mirror: Mirror = False,
+    upscale: Upscale = 1.0,
     then_crf: ThenCrf = "never",
     device: Device = "auto",
     overwrite: Overwrite = False,
@@ -201,7 +204,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks, alpha, sharpen_lowres, precision, then_crf, mirror)
+                        resize_masks, alpha, sharpen_lowres, precision, then_crf, mirror, upscale)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

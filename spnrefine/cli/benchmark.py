@@ -163,6 +163,10 @@ def benchmark_refinement(
         bool, typer.Option(help="Also each refiner with refine --mirror (the mirror image refined too, the two maps "
                                 "averaged): a row next to its plain one.")
     ] = False,
+    upscale: Annotated[
+        list[float], typer.Option(min=1.0, max=4.0, help="Also each refiner with refine --upscale of this factor: a "
+                                                         "row next to its plain one (repeat to compare).")
+    ] = [],
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
 ) -> None:
@@ -189,9 +193,11 @@ def benchmark_refinement(
     refiners = {}
     for label, c in zip(labels, checkpoint):
         for p in precision:
-            for mirrored in (False, True) if mirror else (False,):
-                refiners[label + suffixes[p] + (" mirror" if mirrored else "")] = Refiner.load(
-                    c, sharpen_lowres=sharpen_lowres, precision=p, mirror=mirrored)
+            for factor in [1.0, *upscale]:
+                for mirrored in (False, True) if mirror else (False,):
+                    name = label + suffixes[p] + (f" upscale {factor:g}" if factor != 1 else "")
+                    refiners[name + (" mirror" if mirrored else "")] = Refiner.load(
+                        c, sharpen_lowres=sharpen_lowres, precision=p, mirror=mirrored, upscale=factor)
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
                           blocky=coarse == "blocky")

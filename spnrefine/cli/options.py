@@ -86,6 +86,11 @@ Mirror = Annotated[
     bool, typer.Option(help="Also refine the mirror image and average the two refined maps, at twice the refiner's "
                             "time: on CamVid val +0.11 mIoU with camvid, +0.01 with agnostic (README).")
 ]
+Upscale = Annotated[
+    float, typer.Option(min=1.0, max=4.0, help="Refine the image and its coarse map at this many times their size and "
+                                               "resize the result back, at about its square times the refiner's time "
+                                               "(README).")
+]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -199,13 +199,15 @@ class RefineSetup:
     precision: str = "auto"  # the guidance's number format (refiner.precision)
     then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
     mirror: bool = False  # the mirror image refined too, the two maps averaged (Refiner)
+    upscale: float = 1.0  # refined at this many times the image's size, resized back (Refiner)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
 
         if check_mode(self.then_crf) != "never":
             require_dense_crf("--then-crf")
-        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision, self.mirror)
+        refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision, self.mirror,
+                                self.upscale)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
 

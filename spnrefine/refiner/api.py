@@ -30,6 +30,8 @@ from .tiles import (
 )
 from .weights import DEFAULT, SHIPPED, certain_model_from_payload, model_from_payload, shipped_checkpoint
 
+MAX_UPSCALE = 4.0
+"""The largest ``Refiner.upscale`` (the refiner's time grows with its square)."""
 HALF_RESOLUTION_BLOCK = 16
 """A blocky label mask with blocks of at least this many pixels (their blur capped at ``io.coarse.MAX_BLOCK_BLUR``)
 is refined at half resolution first: the refiner reaches ~8 px (model card)."""
@@ -42,12 +44,18 @@ class Refiner:
     weights; default ``model``) label masks and probability maps certain at many pixels
     (``refiner.softness.is_certain``: upsampled hard masks, confident segmenters). ``precision``: the guidance
     CNN's number format (``refiner.precision``; ``auto``: bfloat16 on a CPU that has it natively). ``mirror``: the
-    mirror image is refined too and the two refined maps averaged (twice the time; ``refine_channels``)."""
+    mirror image is refined too and the two refined maps averaged (twice the time); ``upscale``: the image and its
+    coarse map are refined at this many times their size and the result resized back (upscale² the time;
+    ``refine_channels``)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
-                 certain_model: SpnRefiner | None = None, precision: str = "auto", mirror: bool = False):
+                 certain_model: SpnRefiner | None = None, precision: str = "auto", mirror: bool = False,
+                 upscale: float = 1.0):
+        if not 1 <= upscale <= MAX_UPSCALE:
+            raise SpnrefineError(f"upscale {upscale:g}: must lie between 1 and {MAX_UPSCALE:g}")
         self.device = torch.device(device)
         self.mirror = mirror
+        self.upscale = upscale
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.guidance_dtype = guidance_dtype(precision, self.device)
         self.model = self._prepared(model)
@@ -65,10 +73,11 @@ class Refiner:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
-             sharpen_lowres: bool = True, precision: str = "auto", mirror: bool = False) -> Refiner:
+             sharpen_lowres: bool = True, precision: str = "auto", mirror: bool = False,
+             upscale: float = 1.0) -> Refiner:
         """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
         probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``);
-        ``precision``: the guidance's number format (``refiner.precision``); ``mirror``: see the class."""
+        ``precision``: the guidance's number format (``refiner.precision``); ``mirror``, ``upscale``: see the class."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -80,7 +89,7 @@ class Refiner:
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
         return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path),
-                   precision, mirror)
+                   precision, mirror, upscale)
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -97,9 +106,11 @@ class Refiner:
         On CPU one image at a time, in bands when large (``refine``): at 480×360 that is 1.7× faster per image
         than a batch of 4, whose full-resolution buffers no longer fit in cache (same math; on CamVid even
         the same bits), and the result of an image no longer depends on which images share its batch.
-        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``) one at a time, in bands.
+        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``, ``upscale``) one at a
+        time, in bands.
         """
-        if self.device.type == "cpu" or self.mirror or max(images[0].shape[:2]) > TILE or self._special(probabilities):
+        one_at_a_time = self.device.type == "cpu" or self.mirror or self.upscale != 1
+        if one_at_a_time or max(images[0].shape[:2]) > TILE or self._special(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
         return self._forward(np.stack(images), probabilities, None)
@@ -169,8 +180,10 @@ class Refiner:
         Probability maps that are upsampled hard masks are sharpened first (``sharpen_lowres``, ``refiner.softness``)
         unless ``coarse.power`` is set already; a blocky label mask with blocks of ``HALF_RESOLUTION_BLOCK`` px or
         more is refined at half resolution first. Label masks and certain maps are refined by ``certain_model``.
-        With ``mirror`` the mirror image is refined too and the two maps averaged (labels from the average); both
-        maps are then held whole whatever ``keep_probabilities`` says."""
+        With ``upscale`` the image (bilinear) and the prepared coarse map (bilinear) are refined at that many times
+        their size, the refined map area-resized back; with ``mirror`` the mirror image is refined too and the two
+        maps averaged (labels from the result). Either holds the refined map whole whatever ``keep_probabilities``
+        says."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
@@ -183,13 +196,18 @@ class Refiner:
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
         model = self.certain_model if certain else self.model
-        if not self.mirror:
+        if not self.mirror and self.upscale == 1:
             return self._refined(model, image, coarse, tile, margin, keep_probabilities, keep_labels, steering_span)
+        if self.upscale != 1:
+            image, coarse = upscaled(image, coarse, self.upscale)
         refined, _ = self._refined(model, image, coarse, tile, margin, True, False, steering_span)
-        mirrored, _ = self._refined(model, np.ascontiguousarray(image[:, ::-1]), MirroredCoarse(coarse), tile, margin,
-                                    True, False, steering_span)
-        refined += mirrored[:, :, ::-1]
-        refined *= 0.5
+        if self.mirror:
+            mirrored, _ = self._refined(model, np.ascontiguousarray(image[:, ::-1]), MirroredCoarse(coarse), tile,
+                                        margin, True, False, steering_span)
+            refined += mirrored[:, :, ::-1]
+            refined *= 0.5
+        if self.upscale != 1:
+            refined = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_AREA) for p in refined])
         labels = None
         if keep_labels:
             labels = coarse.channels.labels(class_labels(torch.from_numpy(refined)[None])[0].numpy())
@@ -278,6 +296,18 @@ class Refiner:
                 inner = tuple(slice(c.start - p.start, c.stop - p.start) for c, p in zip(piece_core, piece))
                 rows, cols = (slice(w.start + c.start, w.start + c.stop) for w, c in zip(padded, piece_core))
                 out[:, :, rows.start - core[0].start:rows.stop - core[0].start, cols] = steering[(..., *inner)]
+
+
+def upscaled(image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, factor: float
+             ) -> tuple[np.ndarray, ProbabilityChannels]:
+    """(H, W, 3) uint8 image and its prepared coarse map → both ``factor`` times as large (bilinear; the map's
+    compact (k, H, W) probabilities made whole first, so a label mask's blur and a sharpening power are kept)."""
+    height, width = image.shape[:2]
+    size = (round(width * factor), round(height * factor))
+    probs = np.asarray(coarse.band(slice(0, height)), np.float32)
+    larger = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_LINEAR) for p in probs])
+    return (cv2.resize(image, size, interpolation=cv2.INTER_LINEAR),
+            ProbabilityChannels.of_compact(larger, coarse.channels, hard=coarse.hard))
 
 
 class MirroredCoarse:

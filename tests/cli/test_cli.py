@@ -100,10 +100,12 @@ def test_benchmark_refinement_compares_methods_on_the_same_images(tmp_path):
     assert [r["method"] for r in rows][2:] == ["SPN agnostic (float32)", "SPN agnostic (bfloat16)"]
     result = runner.invoke(app, ["benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks",
                                  str(tmp_path / "masks"), "--coarse", str(tmp_path / "coarse"), "--num-classes", "2",
-                                 "--ignore-index", "255", "--mirror", "--no-crf", "--json", str(tmp_path / "rows.json")])
+                                 "--ignore-index", "255", "--mirror", "--upscale", "1.25", "--no-crf", "--json",
+                                 str(tmp_path / "rows.json")])
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
-    assert [r["method"] for r in rows][2:] == ["SPN agnostic", "SPN agnostic mirror"]
+    assert [r["method"] for r in rows][2:] == ["SPN agnostic", "SPN agnostic mirror", "SPN agnostic upscale 1.25",
+                                               "SPN agnostic upscale 1.25 mirror"]
 
 
 def test_every_option_has_help_text():

@@ -201,7 +201,9 @@ def test_precision_reaches_the_refiner_and_a_bad_one_is_refused_before_any_work(
     assert not (tmp_path / "out").exists()
 
 
-def test_mirror_reaches_the_refiner(tmp_path):
+@pytest.mark.parametrize("flags, setting", [(["--mirror"], {"mirror": True}),
+                                            (["--upscale", "1.25"], {"upscale": 1.25})])
+def test_mirror_and_upscale_reach_the_refiner(tmp_path, flags, setting):
     from spnrefine.io.images import read_image
     from spnrefine.refiner import Refiner
 
@@ -209,14 +211,14 @@ def test_mirror_reaches_the_refiner(tmp_path):
     probs = np.stack([1 - labels[0], labels[0]]).astype(np.float32) * 0.8 + 0.1
     np.save(masks / "frame0.npy", probs)
     written = {}
-    for flag in ("--no-mirror", "--mirror"):
-        result = _run("--images", images, "--masks", masks, "--out", tmp_path / flag, "--precision", "float32",
-                      "--save-probs", flag)
+    for name, extra in (("plain", []), ("set", flags)):
+        result = _run("--images", images, "--masks", masks, "--out", tmp_path / name, "--precision", "float32",
+                      "--save-probs", *extra)
         assert result.exit_code == 0, result.output
-        written[flag] = np.load(tmp_path / flag / "frame0.npy").astype(np.float32)
-    expected = Refiner.load("agnostic", precision="float32", mirror=True).refine(read_image(images / "frame0.png"), probs)
-    np.testing.assert_allclose(written["--mirror"], expected, atol=2e-3)  # float16 on disk
-    assert np.abs(written["--mirror"] - written["--no-mirror"]).max() > 5e-3
+        written[name] = np.load(tmp_path / name / "frame0.npy").astype(np.float32)
+    expected = Refiner.load("agnostic", precision="float32", **setting).refine(read_image(images / "frame0.png"), probs)
+    np.testing.assert_allclose(written["set"], expected, atol=2e-3)  # float16 on disk
+    assert np.abs(written["set"] - written["plain"]).max() > 5e-3
 
 
 def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map_and_auto_only_for_unsure_maps(tmp_path):

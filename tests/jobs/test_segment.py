@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from helpers import ESPNET_WEIGHTS, needs_shared
 from PIL import Image
@@ -193,7 +194,9 @@ def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_pat
     assert refused.exit_code == 1 and "--then-crf runs dense CRF on the refiner's output" in refused.output
 
 
-def test_segment_mirror_reaches_the_refiner(tmp_path):
+@pytest.mark.parametrize("flags, setting", [(["--mirror"], {"mirror": True}),
+                                            (["--upscale", "1.25"], {"upscale": 1.25})])
+def test_segment_mirror_and_upscale_reach_the_refiner(tmp_path, flags, setting):
     from spnrefine.backbones import load_backbone, predict_probabilities
     from spnrefine.refiner import Refiner
 
@@ -206,11 +209,11 @@ def test_segment_mirror_reaches_the_refiner(tmp_path):
     Image.fromarray(rgb).save(tmp_path / "a.png")
     args = ["segment", str(tmp_path / "a.png"), "--backbone", "user", "--backbone-weights", str(model),
             "--precision", "float32", "--save-probs", "-q"]
-    for flag in ("--no-mirror", "--mirror"):
-        result = runner.invoke(app, [*args, "--out", str(tmp_path / flag), flag])
+    for name, extra in (("plain", []), ("set", flags)):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / name), *extra])
         assert result.exit_code == 0, result.output
     coarse = predict_probabilities(load_backbone("user", model), [rgb])
-    expected = Refiner.load("agnostic", precision="float32", mirror=True).refine_batch([rgb], coarse)[0].numpy()
-    written = {flag: np.load(tmp_path / flag / "a.npy").astype(np.float32) for flag in ("--no-mirror", "--mirror")}
-    np.testing.assert_allclose(written["--mirror"], expected, atol=2e-3)  # float16 on disk
-    assert np.abs(written["--mirror"] - written["--no-mirror"]).max() > 5e-3
+    expected = Refiner.load("agnostic", precision="float32", **setting).refine_batch([rgb], coarse)[0].numpy()
+    written = {name: np.load(tmp_path / name / "a.npy").astype(np.float32) for name in ("plain", "set")}
+    np.testing.assert_allclose(written["set"], expected, atol=2e-3)  # float16 on disk
+    assert np.abs(written["set"] - written["plain"]).max() > 5e-3

@@ -3,6 +3,7 @@
 import math
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -331,3 +332,45 @@ def test_mirror_averages_the_refinement_of_the_image_and_of_its_mirror_image():
     np.testing.assert_array_equal(tiled_labels, tiled.argmax(0))
     _, only_labels = mirror.refine_channels(image, coarse, tile=16, margin=8, steering_span=24, keep_probabilities=False)
     np.testing.assert_array_equal(only_labels, tiled_labels)
+
+
+def test_upscale_refines_the_image_and_its_map_at_that_size_and_averages_back():
+    """``upscale=2``: the refinement of the bilinearly doubled image and map, each 2×2 block averaged (tiled
+    images alike; labels are the result's argmax); mirror then averages two such passes; bad factors refused."""
+    torch.manual_seed(0)
+    model = SpnRefiner(RefinerConfig(width=8)).eval()
+    for parameter in model.parameters():
+        parameter.data += 0.05 * torch.randn_like(parameter)
+    plain, doubled = Refiner(model), Refiner(model, upscale=2.0)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    probs = rng.dirichlet(np.ones(3), (40, 56)).transpose(2, 0, 1).astype(np.float32)
+    big_image = cv2.resize(image, (112, 80), interpolation=cv2.INTER_LINEAR)
+    big_probs = np.stack([cv2.resize(p, (112, 80), interpolation=cv2.INTER_LINEAR) for p in probs])
+
+    def block_means(maps):  # (K, 2H, 2W) → (K, H, W)
+        return maps.reshape(maps.shape[0], maps.shape[1] // 2, 2, maps.shape[2] // 2, 2).mean((2, 4))
+
+    refined = doubled.refine(image, probs, threshold=0)
+    np.testing.assert_allclose(refined, block_means(plain.refine(big_image, big_probs, threshold=0)), atol=1e-5)
+    np.testing.assert_allclose(refined.sum(0), 1, atol=1e-4)
+    assert np.abs(refined - plain.refine(image, probs, threshold=0)).max() > 1e-3
+    coarse = ProbabilityChannels(probs, threshold=0)
+    tiled, tiled_labels = doubled.refine_channels(image, coarse, tile=32, margin=8, steering_span=48)
+    big_tiled, _ = plain.refine_channels(big_image, ProbabilityChannels(big_probs, threshold=0), tile=32, margin=8,
+                                         steering_span=48)
+    np.testing.assert_allclose(tiled, block_means(big_tiled), atol=1e-5)
+    np.testing.assert_array_equal(tiled_labels, tiled.argmax(0))
+    _, only_labels = doubled.refine_channels(image, coarse, tile=32, margin=8, steering_span=48,
+                                             keep_probabilities=False)
+    np.testing.assert_array_equal(only_labels, tiled_labels)
+    both = Refiner(model, upscale=2.0, mirror=True).refine(image, probs, threshold=0)
+    mirrored = plain.refine(np.ascontiguousarray(big_image[:, ::-1]), np.ascontiguousarray(big_probs[:, :, ::-1]),
+                            threshold=0)[:, :, ::-1]
+    np.testing.assert_allclose(both, (refined + block_means(mirrored)) / 2, atol=1e-5)
+    from_labels = doubled.refine_labels(image, probs.argmax(0), 3)
+    assert from_labels.shape == (3, 40, 56)
+    np.testing.assert_allclose(from_labels.sum(0), 1, atol=1e-4)
+    for factor in (0.5, 4.5):
+        with pytest.raises(SpnrefineError, match=f"upscale {factor:g}: must lie between 1 and 4"):
+            Refiner(model, upscale=factor)
