@@ -7,7 +7,7 @@
 # scripts/prepare_unseen.sh) and ground truth at ×8 low resolution.
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
-# INPUTS="unseen espnet" runs only those inputs.)
+# INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25.)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/tune}
@@ -15,11 +15,12 @@ mkdir -p "$OUT"
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
+for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --list runs/camvid_tune.txt --num-classes 11
         --ignore-index 11 --class-names camvid --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
                    [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres)
 for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
-  spnrefine benchmark refinement "${common[@]}" --coarse "$coarse" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
+  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --coarse "$coarse" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
 done

@@ -430,6 +430,10 @@ def train(
                                         "log-uniformly from [1/R, R] (p^(1/T), renormalized): softer and surer maps "
                                         "than the network made. 1: as made.")
     ] = 1.0,
+    zoom: Annotated[
+        float, typer.Option(min=1, help="Show each crop at a scale drawn log-uniformly from [1/Z, Z] (image, coarse "
+                                        "map and targets resized alike). 1: as stored.")
+    ] = 1.0,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -464,7 +468,7 @@ def train(
                          lovasz=lovasz,
                          promote_second=promote_second, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
-                         temper_network=temper_network)
+                         temper_network=temper_network, zoom=zoom)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

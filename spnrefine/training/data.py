@@ -158,6 +158,17 @@ class SampleCache:
         return image, targets.astype(np.int64), coarse.astype(np.float32)
 
 
+def zoomed(image: np.ndarray, mask: np.ndarray, coarse: np.ndarray, size: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A square crop resized to ``size`` × ``size``: (s, s, 3) uint8 image and (K, s, s) coarse bilinearly (area
+    when shrinking), (s, s) targets by nearest neighbour."""
+    shape = (size, size)
+    smooth = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
+    coarse = np.stack([cv2.resize(c, shape, interpolation=smooth) for c in coarse])
+    mask = cv2.resize(mask.astype(np.int32), shape, interpolation=cv2.INTER_NEAREST).astype(mask.dtype)
+    return cv2.resize(image, shape, interpolation=smooth), mask, coarse
+
+
 def at_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     """(K, H, W) probabilities → float32, raised to 1/temperature and renormalized over K (> 1 softer, < 1 surer)."""
     powered = np.power(np.clip(probs.astype(np.float32), 1e-8, 1.0), 1.0 / temperature)
@@ -179,13 +190,14 @@ def draw_batch(samples: list[Sample], by_source: dict[int, list[Sample]], size: 
 
 
 def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator,
-                 hard_fraction: float = 0.0, temper_network: float = 1.0):
+                 hard_fraction: float = 0.0, temper_network: float = 1.0, zoom: float = 1.0):
     """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) targets; random crop + flip.
 
     With probability ``hard_fraction`` a coarse map is replaced by its hard labels as ``refine`` feeds
     label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks. A network's map
-    (from a file) is tempered when ``temper_network`` > 1 (``SampleCache.coarse_for``). Channels are zero-padded
-    to the largest K in the batch.
+    (from a file) is tempered when ``temper_network`` > 1 (``SampleCache.coarse_for``). ``zoom`` > 1: each crop
+    shows its image at a scale drawn log-uniformly from [1/zoom, zoom] (``zoomed``; capped where the image is too
+    small). Channels are zero-padded to the largest K in the batch.
     """
     images, coarses, masks = [], [], []
     for sample in samples:
@@ -193,10 +205,13 @@ def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.r
         if hard_fraction and rng.random() < hard_fraction:
             coarse = labels_to_probabilities(coarse.argmax(0), coarse.shape[0], None)
         height, width = mask.shape
-        top = int(rng.integers(0, max(1, height - size + 1)))
-        left = int(rng.integers(0, max(1, width - size + 1)))
-        window = (slice(top, top + size), slice(left, left + size))
+        side = size if zoom == 1 else min(round(size / zoom ** rng.uniform(-1, 1)), height, width)
+        top = int(rng.integers(0, max(1, height - side + 1)))
+        left = int(rng.integers(0, max(1, width - side + 1)))
+        window = (slice(top, top + side), slice(left, left + side))
         image, mask, coarse = image[window], mask[window], coarse[(slice(None), *window)]
+        if side != size:
+            image, mask, coarse = zoomed(image, mask, coarse, size)
         if rng.random() < 0.5:
             image, mask, coarse = image[:, ::-1], mask[:, ::-1], coarse[:, :, ::-1]
         images.append(np.ascontiguousarray(image.transpose(2, 0, 1)))

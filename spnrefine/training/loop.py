@@ -49,6 +49,7 @@ class TrainConfig:
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
     false_blob_margin: int | None = None  # with balance_coarse: only pixels this far (px) from their coarse label's truth
     temper_network: float = 1.0  # > 1: each network map (from a file) at a temperature in [1/this, this], log-uniform
+    zoom: float = 1.0  # > 1: each crop at a scale drawn log-uniformly from [1/zoom, zoom] (data.random_crops)
 
 
 @torch.no_grad()
@@ -230,7 +231,7 @@ def train(
             rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
             batch = draw_batch(samples, by_source, config.batch_size, rng)
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction,
-                                                  config.temper_network)
+                                                  config.temper_network, config.zoom)
             began = time.perf_counter()
             log_probs = model(images, coarse)
             by_coarse = config.balance_coarse and (config.balance_synthesized or batch[0].coarse is not None)

@@ -155,3 +155,32 @@ def test_tempering_gives_a_networks_map_softer_or_surer_with_the_same_labels_and
         plain = cache.coarse_for(synthesized, np.random.default_rng(seed))[2]
         tempered = cache.coarse_for(synthesized, np.random.default_rng(seed), temper=2.0)[2]
         assert np.array_equal(plain, tempered)
+
+
+def test_zoomed_crops_keep_image_coarse_map_and_targets_aligned_at_scales_both_ways(tmp_path):
+    """Vertical stripes 8 px wide: a crop shown at scale s has stripes 8·s px wide (both smaller and larger than
+    stored over 40 draws), and its image, coarse map and targets agree away from stripe edges; zoom 1 draws the
+    same crops as before."""
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir(), (tmp_path / "npy").mkdir()
+    mask = np.tile((np.arange(96) // 8) % 2, (64, 1))
+    Image.fromarray(np.repeat((mask * 200).astype(np.uint8)[..., None], 3, 2)).save(tmp_path / "images" / "s0.png")
+    write_label_png(tmp_path / "masks" / "s0.png", mask, None)
+    np.save(tmp_path / "npy" / "s0.npy", np.stack([1 - mask, mask]).astype(np.float32))
+    samples = list_samples(tmp_path / "images", tmp_path / "masks", None, tmp_path / "npy", LabelSpace(2, None))
+    cache = SampleCache(min_side=32)
+    widths = []
+    for seed in range(40):
+        images, coarse, targets = random_crops(cache, samples, 32, np.random.default_rng(seed), zoom=2.0)
+        assert images.shape == (1, 3, 32, 32) and coarse.shape == (1, 2, 32, 32) and targets.shape == (1, 32, 32)
+        row = targets[0, 16].numpy()
+        edges = np.flatnonzero(np.diff(row)) + 1
+        inner = np.ones(32, bool)
+        for edge in edges:
+            inner[max(0, edge - 2):edge + 2] = False
+        assert np.array_equal((images[0, 0, 16].numpy() > 0.5)[inner], row[inner] == 1)
+        assert np.array_equal(coarse[0, :, 16].argmax(0).numpy()[inner], row[inner])
+        widths += list(np.diff(edges))
+        plain = random_crops(cache, samples, 32, np.random.default_rng(seed))
+        again = random_crops(cache, samples, 32, np.random.default_rng(seed), zoom=1.0)
+        assert all(np.array_equal(a, b) for a, b in zip(plain, again))
+    assert min(widths) <= 5 and max(widths) >= 12  # stripes of 8 px shown at about 0.5x and 2x
