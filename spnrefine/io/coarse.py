@@ -110,6 +110,14 @@ def hard_label_sigma(labels: np.ndarray, block: int | None = None) -> float:
     return max(default, min((block_size(labels) if block is None else block) / 2, MAX_BLOCK_BLUR))
 
 
+def resize_maps(maps: np.ndarray, size: tuple[int, int], interpolation: int | None = None) -> np.ndarray:
+    """(K, H, W) float maps → (K, h, w), each channel resized to ``size`` = (w, h) (OpenCV; default bilinear)."""
+    import cv2
+
+    how = cv2.INTER_LINEAR if interpolation is None else interpolation
+    return np.stack([cv2.resize(m, size, interpolation=how) for m in maps])
+
+
 def soften(probs: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """(K, H, W) probabilities of hard labels → blurred near label boundaries (by ``sigma``; None: as
     ``hard_label_sigma`` of their argmax), renormalized."""

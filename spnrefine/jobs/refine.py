@@ -9,7 +9,14 @@ import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..io.coarse import MASK_SUFFIXES, binary_foreground, read_coarse_labels, read_probability_map, soft_matte_levels
+from ..io.coarse import (
+    MASK_SUFFIXES,
+    binary_foreground,
+    read_coarse_labels,
+    read_probability_map,
+    resize_maps,
+    soft_matte_levels,
+)
 from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
@@ -149,7 +156,7 @@ def load_coarse(pair: Pair, num_classes: int, ignore_index: int | None, palette,
             if not resize_masks:
                 raise SpnrefineError(f"{pair.mask}: size {probs.shape[2]}x{probs.shape[1]} differs from the image "
                                      f"{pair.image} {width}x{height} (--resize-masks to resize)")
-            probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
+            probs = resize_maps(probs, (width, height))
         return ProbabilityChannels(probs), None
     labels = read_coarse_labels(pair.mask, palette, ignore_index)
     foreground = binary_foreground(labels, num_classes, ignore_index) if num_classes == 2 else None

@@ -12,6 +12,7 @@ from ..allocation import reuse_large_allocations
 from ..determinism import pin_pointwise_convolutions
 from ..errors import SpnrefineError
 from ..io.checkpoints import load_weights
+from ..io.coarse import resize_maps
 from ..labels import class_labels
 from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
@@ -207,7 +208,7 @@ class Refiner:
             refined += mirrored[:, :, ::-1]
             refined *= 0.5
         if self.upscale != 1:
-            refined = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_AREA) for p in refined])
+            refined = resize_maps(refined, (width, height), cv2.INTER_AREA)
         labels = None
         if keep_labels:
             labels = coarse.channels.labels(class_labels(torch.from_numpy(refined)[None])[0].numpy())
@@ -269,7 +270,7 @@ class Refiner:
             return coarse
         refined, _ = self.refine_channels(cv2.resize(image, size, interpolation=cv2.INTER_AREA), half,
                                           keep_labels=False)
-        upsampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in refined])
+        upsampled = resize_maps(refined, (width, height))
         return ProbabilityChannels.of_compact(upsampled, coarse.channels, hard=True)
 
     def _steer(self, model: SpnRefiner, image: np.ndarray, coarse: CoarseBand, counts: torch.Tensor | None,
@@ -304,8 +305,7 @@ def upscaled(image: np.ndarray, coarse: ProbabilityChannels | LabelChannels, fac
     compact (k, H, W) probabilities made whole first, so a label mask's blur and a sharpening power are kept)."""
     height, width = image.shape[:2]
     size = (round(width * factor), round(height * factor))
-    probs = np.asarray(coarse.band(slice(0, height)), np.float32)
-    larger = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_LINEAR) for p in probs])
+    larger = resize_maps(np.asarray(coarse.band(slice(0, height)), np.float32), size)
     return (cv2.resize(image, size, interpolation=cv2.INTER_LINEAR),
             ProbabilityChannels.of_compact(larger, coarse.channels, hard=coarse.hard))
 

@@ -19,11 +19,10 @@ it had been upsampled bilinearly (``unblocked``). Chosen on training images and 
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
-from ..io.coarse import lattice_side
+from ..io.coarse import lattice_side, resize_maps
 
 POWER = 20.0
 """γ for an upsampled hard mask: its ramps (×2: ~4 px, ×16: ~30 px) become steps of a pixel or two."""
@@ -119,7 +118,7 @@ def unblocked(probs: np.ndarray) -> np.ndarray | None:
     centres_x = np.minimum(((np.arange(small_width) + 0.5) * width / small_width).astype(np.int64), width - 1)
     centres_y = np.minimum(((np.arange(small_height) + 0.5) * height / small_height).astype(np.int64), height - 1)
     small = np.asarray(probs, np.float32)[:, centres_y][:, :, centres_x]  # each block's value, at its centre
-    resampled = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in small])
+    resampled = resize_maps(small, (width, height))
     return resampled / np.maximum(resampled.sum(0, keepdims=True), 1e-12)
 
 

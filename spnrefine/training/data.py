@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import SpnrefineError
-from ..io.coarse import labels_to_probabilities
+from ..io.coarse import labels_to_probabilities, resize_maps
 from ..io.images import image_in, read_image
 from ..io.masks import read_label_png
 from ..labels import renumber_present
@@ -164,7 +164,7 @@ def zoomed(image: np.ndarray, mask: np.ndarray, coarse: np.ndarray, size: int
     when shrinking), (s, s) targets by nearest neighbour."""
     shape = (size, size)
     smooth = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
-    coarse = np.stack([cv2.resize(c, shape, interpolation=smooth) for c in coarse])
+    coarse = resize_maps(coarse, shape, smooth)
     mask = cv2.resize(mask.astype(np.int32), shape, interpolation=cv2.INTER_NEAREST).astype(mask.dtype)
     return cv2.resize(image, shape, interpolation=smooth), mask, coarse
 

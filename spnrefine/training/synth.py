@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..evaluation.comparison import lowres_coarse
+from ..io.coarse import resize_maps
 
 
 def _blob(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -46,7 +47,7 @@ def synthesize_coarse(labels: np.ndarray, num_classes: int, rng: np.random.Gener
     factor = int(rng.choice([2, 4, 8]))
     small = [cv2.resize(p, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
              for p in one_hot]
-    probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in small])
+    probs = resize_maps(small, (width, height))
     temperature = float(rng.uniform(0.5, 2.0))
     logits = np.log(probs + 0.02) / temperature
     logits -= logits.max(0, keepdims=True)
