@@ -1,7 +1,11 @@
-"""Train ESPNet (p=2, q=8) on CamVid from scratch without some sequences, so that its outputs on those
-sequences carry a network's real errors on images it never saw (a tuning input for the refiners).
+"""Train ESPNet (p=2, q=8) on CamVid without some sequences, so that its outputs on those sequences carry a
+network's real errors on images it never saw (a tuning input for the refiners).
 
     python scripts/train_backbone.py --out runs/espnet_without_0006R0 --exclude 0006R0 --val-sequence 0006R0
+
+From scratch by default. ``--init WEIGHTS --mix A`` starts instead from pretrained weights moved a share A of the way
+towards a fresh initialization (every parameter and BatchNorm statistic: (1 − A)·pretrained + A·fresh): the
+network keeps much of what it learned in general and loses much of what it memorized of the left-out frames.
 
 Training images: ../shared/data/camvid/train.txt minus every name that starts with an ``--exclude`` prefix (a
 sequence, or blocks of frames: ``--exclude 0006R0_f010 0006R0_f011`` leaves out frames 01000–01199).
@@ -25,7 +29,7 @@ from spnrefine.backbones.espnet import EspNet
 from spnrefine.backbones.inference import to_input
 from spnrefine.backbones.registry import ESPNET_CAMVID
 from spnrefine.evaluation.metrics import SegmentationMetrics
-from spnrefine.io.checkpoints import save_weights
+from spnrefine.io.checkpoints import load_weights, save_weights
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 
@@ -80,6 +84,14 @@ def held_out_miou(model: EspNet, images: list[torch.Tensor], labels: list[torch.
     return metrics.summary()["miou"]
 
 
+def mixed_weights(pretrained: dict, fresh: dict, mix: float) -> dict:
+    """(1 − mix)·pretrained + mix·fresh for every floating-point entry; counters kept from ``pretrained``."""
+    if not 0 <= mix <= 1:
+        raise SystemExit(f"--mix must lie in [0, 1], got {mix}")
+    return {name: torch.lerp(value, fresh[name], mix) if value.is_floating_point() else value
+            for name, value in pretrained.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/camvid"))
@@ -93,6 +105,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--save-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="pretrained ESPNet state dict to start from (default: scratch)")
+    parser.add_argument("--mix", type=float, default=1.0,
+                        help="with --init: share of the way from the pretrained weights to a fresh initialization")
     parser.add_argument("--threads", type=int, default=2, help="1 when two trainings share this 2-core machine")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -107,6 +122,8 @@ def main() -> None:
     weights = class_weights(labels)
     torch.manual_seed(args.seed)  # the initial weights
     model = EspNet(classes=12, p=2, q=8)
+    if args.init is not None:
+        model.load_state_dict(mixed_weights(load_weights(args.init), model.state_dict(), args.mix))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=2e-4)
     generator = torch.Generator().manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@
 # ESPNet on mildly degraded copies (runs/degraded_tune/v0: its val level), on strongly degraded copies
 # (runs/degraded_tune_strong/v0: its level on unseen sequences), ESPNet's own outputs (runs/espnet), the same averaged
 # over test-time augmentation (runs/espnet_tta_tune), an ESPNet that never saw 0006R0 (runs/unseen_tune, from
-# scripts/prepare_unseen.sh) and ground truth at ×8 low resolution.
+# scripts/prepare_unseen.sh), ground truth at ×8 low resolution, and "blocks" (not in the default set: the 51 frames of
+# 0006R0's blocks by an ESPNet fine-tuned without them, runs/blocks_tune from scripts/prepare_blocks.sh).
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
 # INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25.)
@@ -16,11 +17,14 @@ checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
-common=(--images $D/camvid/images --masks $D/camvid/masks --list runs/camvid_tune.txt --num-classes 11
-        --ignore-index 11 --class-names camvid --no-crf "${checkpoints[@]}")
+common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
+        --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
-                   [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres)
+                   [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres [blocks]=runs/blocks_tune)
 for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
-  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --coarse "$coarse" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
+  list=runs/camvid_tune.txt
+  [[ $name == blocks ]] && list=runs/blocks_tune.txt
+  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --list "$list" --coarse "$coarse" --json "$OUT/$name.json" \
+    | tee "$OUT/$name.txt"
 done
