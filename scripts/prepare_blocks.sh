@@ -13,26 +13,24 @@ D=../shared/data/camvid
 printf '%s\n' 0006R0_f010 0006R0_f011 0006R0_f014 0006R0_f015 0006R0_f018 0006R0_f019 0006R0_f022 0006R0_f023 \
   0006R0_f026 0006R0_f027 0006R0_f030 0006R0_f031 0006R0_f034 0006R0_f035 0006R0_f038 0006R0_f039 > runs/blocks_0006R0.txt
 grep -E "^($(paste -sd'|' runs/blocks_0006R0.txt))" $D/train.txt | sort > runs/blocks_tune.txt
-for fold in 0 1; do
-  python - "$fold" <<'PY'
-import sys
+python - <<'PY'
 from pathlib import Path
-fold = int(sys.argv[1])
 names = Path("runs/camvid_fit.txt").read_text().split()
-held = [n for n in names if int(n.split("_")[1].split(".")[0].lstrip("f")) // 200 % 2 == fold]
-Path(f"runs/fit_fold{fold}.txt").write_text("".join(n + "\n" for n in held))
+for fold in (0, 1):
+    held = [n for n in names if int(n.split("_")[1].split(".")[0]) // 200 % 2 == fold]
+    Path(f"runs/fit_fold{fold}.txt").write_text("".join(n + "\n" for n in held))
 PY
-done
-fine_tune() {  # OUT, file of held-out names (prefixes)
+fine_tune() {  # OUT, file of held-out names (prefixes); the fold logs in models/runs evaluated every 500 steps
   python scripts/train_backbone.py --out "$1" --exclude $(cat "$2") --val-sequence $(cat "$2") \
-    --init ../shared/weights/espnet_camvid.pth --mix 0 --steps 2000 --eval-every 250
+    --init ../shared/weights/espnet_camvid.pth --steps 2000 --eval-every 250
+}
+segment_with() {  # fine-tuned run, list, output folder
+  spnrefine segment $D/images --list "$2" --out "$3" --backbone espnet-camvid \
+    --backbone-weights "$1/espnet.pth" --no-refine --save-probs -q
 }
 fine_tune runs/espnet_blocks_tune runs/blocks_0006R0.txt
-fine_tune runs/espnet_fit_fold0 runs/fit_fold0.txt
-fine_tune runs/espnet_fit_fold1 runs/fit_fold1.txt
-for run in blocks_tune:runs/blocks_tune.txt:runs/blocks_tune fit_fold0:runs/fit_fold0.txt:runs/blocks_fit \
-           fit_fold1:runs/fit_fold1.txt:runs/blocks_fit; do
-  IFS=: read -r name list out <<< "$run"
-  spnrefine segment $D/images --list "$list" --out "$out" --backbone espnet-camvid \
-    --backbone-weights "runs/espnet_$name/espnet.pth" --no-refine --save-probs -q
+segment_with runs/espnet_blocks_tune runs/blocks_tune.txt runs/blocks_tune
+for fold in 0 1; do
+  fine_tune runs/espnet_fit_fold$fold runs/fit_fold$fold.txt
+  segment_with runs/espnet_fit_fold$fold runs/fit_fold$fold.txt runs/blocks_fit
 done

@@ -21,10 +21,9 @@ common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ign
         --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
                    [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres [blocks]=runs/blocks_tune)
+declare -A lists=([blocks]=runs/blocks_tune.txt)  # every other input: all 101 images of 0006R0
 for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
-  list=runs/camvid_tune.txt
-  [[ $name == blocks ]] && list=runs/blocks_tune.txt
-  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --list "$list" --coarse "$coarse" --json "$OUT/$name.json" \
+  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --list "${lists[$name]:-runs/camvid_tune.txt}" --coarse "$coarse" --json "$OUT/$name.json" \
     | tee "$OUT/$name.txt"
 done
