@@ -5,7 +5,7 @@
 # CamVid also the shipped camvid refiner, which takes CamVid's label set only). PRECISIONS="float32 bfloat16":
 # every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=auto or always: also each
 # refiner followed by dense CRF (refine --then-crf). MIRROR=1: also each refiner with refine --mirror; UPSCALE=1.25:
-# also each refiner with refine --upscale 1.25
+# also each refiner with refine --upscale 1.25; UNGUARDED=1: also each refiner with refine --no-thin-guard
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/eval}
@@ -18,6 +18,7 @@ for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); camvid_checkpo
 if [ -n "${THEN_CRF:-}" ]; then checkpoints+=(--then-crf "$THEN_CRF"); camvid_checkpoints+=(--then-crf "$THEN_CRF"); fi
 if [ -n "${MIRROR:-}" ]; then checkpoints+=(--mirror); camvid_checkpoints+=(--mirror); fi
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); camvid_checkpoints+=(--upscale "$f"); done
+if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); camvid_checkpoints+=(--without-thin-guard); fi
 for hard in no-hard hard; do
   # CamVid val (101 images, sequence 0016E5): ESPNet's real probabilities as the coarse input
   spnrefine benchmark refinement --images $D/camvid/images --masks $D/camvid/masks --coarse runs/espnet \

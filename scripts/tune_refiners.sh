@@ -8,7 +8,8 @@
 # 0006R0's blocks by an ESPNet fine-tuned without them, runs/blocks_tune from scripts/prepare_blocks.sh).
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
-# INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25.)
+# INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25;
+# UNGUARDED=1 adds each checkpoint with refine --no-thin-guard.)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/tune}
@@ -17,6 +18,7 @@ checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
+if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi
 common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
         --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet

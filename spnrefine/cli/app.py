@@ -26,6 +26,7 @@ from .options import (
     Report,
     SharpenLowres,
     ThenCrf,
+    ThinGuard,
     Upscale,
     Verbose,
     engine_options,
@@ -77,6 +78,7 @@ def segment(
     precision: Precision = "auto",
     mirror: Mirror = False,
     upscale: Upscale = 1.0,
+    thin_guard: ThinGuard = True,
     then_crf: ThenCrf = "never",
     save_probs: Annotated[bool, typer.Option(help="Also write <stem>.npy: (K, H, W) float16 probabilities.")] = False,
     overlay: Annotated[bool, typer.Option(help="Also write overlay/<stem>.jpg: the mask blended on the image.")] = False,
@@ -117,7 +119,7 @@ def segment(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = SegmentSetup(backbone, backbone_weights, backbone_config, refine, checkpoint,
                          OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, tta,
-                         precision, then_crf, mirror, upscale)
+                         precision, then_crf, mirror, upscale, thin_guard)
     names = list_names(list_file, images) if list_file else None
     report = run_segment(setup, images, torch_device, where, batch_size, overwrite, progress=not quiet,
                          verbose=verbose, names=names)
@@ -168,6 +170,7 @@ def refine(
     precision: Precision = "auto",
     mirror: Mirror = False,
     upscale: Upscale = 1.0,
+    thin_guard: ThinGuard = True,
     then_crf: ThenCrf = "never",
     device: Device = "auto",
     overwrite: Overwrite = False,
@@ -204,7 +207,7 @@ def refine(
     where, torch_device = engine_options(engine, address, num_workers, cpus_per_worker, gpus_per_worker, device)
     setup = RefineSetup(checkpoint, plan.num_classes, ignore_index, colours or VOC.palette, colours,
                         OutputOptions(save_probs, overlay, compare, coarse_labels=html_dir is not None), out, gt,
-                        resize_masks, alpha, sharpen_lowres, precision, then_crf, mirror, upscale)
+                        resize_masks, alpha, sharpen_lowres, precision, then_crf, mirror, upscale, thin_guard)
     report = run_refine(setup, plan.pairs, torch_device, where, overwrite, progress=not quiet, verbose=verbose,
                         failed=plan.failed)
     if html_dir is not None:

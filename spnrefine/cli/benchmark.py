@@ -167,6 +167,10 @@ def benchmark_refinement(
         list[float], typer.Option(min=1.0, max=4.0, help="Also each refiner with refine --upscale of this factor: a "
                                                          "row next to its plain one (repeat to compare).")
     ] = [],
+    without_thin_guard: Annotated[
+        bool, typer.Option("--without-thin-guard", help="Also each refiner with refine --no-thin-guard (the "
+                                                        "refiner's labels everywhere): a row next to its plain one.")
+    ] = False,
     class_names: Annotated[Optional[str], typer.Option(help="Per-class table names: a preset or a file.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the rows and per-class IoU as JSON.")] = None,
 ) -> None:
@@ -195,9 +199,11 @@ def benchmark_refinement(
         for p in precision:
             for factor in [1.0, *upscale]:
                 for mirrored in (False, True) if mirror else (False,):
-                    name = label + suffixes[p] + (f" upscale {factor:g}" if factor != 1 else "")
-                    refiners[name + (" mirror" if mirrored else "")] = Refiner.load(
-                        c, sharpen_lowres=sharpen_lowres, precision=p, mirror=mirrored, upscale=factor)
+                    for guarded in (True, False) if without_thin_guard else (True,):
+                        name = label + suffixes[p] + (f" upscale {factor:g}" if factor != 1 else "")
+                        name += (" mirror" if mirrored else "") + ("" if guarded else " no thin guard")
+                        refiners[name] = Refiner.load(c, sharpen_lowres=sharpen_lowres, precision=p, mirror=mirrored,
+                                                      upscale=factor, thin_guard=guarded)
     synthesized = coarse in ("lowres", "blocky")
     source = CoarseSource(None if synthesized else Path(coarse), present_classes, hard, lowres_factor,
                           blocky=coarse == "blocky")

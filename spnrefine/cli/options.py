@@ -92,6 +92,11 @@ Upscale = Annotated[
                                                "1.25 gained on the tuning sequence but not on CamVid val (camvid "
                                                "-0.08 mIoU, agnostic -0.02; README): compare on your images first.")
 ]
+ThinGuard = Annotated[
+    bool, typer.Option(help="Keep the coarse class where a probability map draws a region at most ~6 px wide with "
+                            "top-1 probability >= 0.8: the refiner may not erase thin objects the map is sure of "
+                            "(README; label masks are not guarded). --no-thin-guard: the refiner's labels everywhere.")
+]
 Overwrite = Annotated[bool, typer.Option(help="Redo images whose outputs exist (default: skip them).")]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

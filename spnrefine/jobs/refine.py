@@ -207,6 +207,7 @@ class RefineSetup:
     then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
     mirror: bool = False  # the mirror image refined too, the two maps averaged (Refiner)
     upscale: float = 1.0  # refined at this many times the image's size, resized back (Refiner)
+    thin_guard: bool = True  # thin regions the coarse map is sure of keep its class (refiner.thin_guard)
 
     def build(self, device: torch.device) -> RefineWorker:
         from ..refiner import Refiner
@@ -214,7 +215,7 @@ class RefineSetup:
         if check_mode(self.then_crf) != "never":
             require_dense_crf("--then-crf")
         refiner = Refiner.load(self.checkpoint, device, self.sharpen_lowres, self.precision, self.mirror,
-                                self.upscale)
+                                self.upscale, self.thin_guard)
         refiner.check_classes(self.num_classes, f"checkpoint {self.checkpoint}")
         return RefineWorker(refiner, self)
 

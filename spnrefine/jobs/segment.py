@@ -65,6 +65,7 @@ class SegmentSetup:
     then_crf: str = "never"  # dense CRF on the refined probabilities: never, auto or always (refiner.then_crf)
     mirror: bool = False  # the mirror image refined too, the two maps averaged (Refiner)
     upscale: float = 1.0  # refined at this many times the image's size, resized back (Refiner)
+    thin_guard: bool = True  # thin regions the coarse map is sure of keep its class (refiner.thin_guard)
 
     def label_set(self):
         """The backbone's label set (class names, palette, ignore index), without loading its weights."""
@@ -88,7 +89,8 @@ class SegmentSetup:
         refiner, chosen = None, None
         if self.refine:
             chosen = self.checkpoint or checkpoint_for_labels(model.labels.name, model.num_outputs)
-            refiner = Refiner.load(chosen, device, precision=self.precision, mirror=self.mirror, upscale=self.upscale)
+            refiner = Refiner.load(chosen, device, precision=self.precision, mirror=self.mirror, upscale=self.upscale,
+                                   thin_guard=self.thin_guard)
             refiner.check_classes(model.num_outputs, f"checkpoint {chosen}")
         return SegmentWorker(model, refiner, self.options, self.out, chosen, self.augment, self.then_crf)
 

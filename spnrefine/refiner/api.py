@@ -18,6 +18,7 @@ from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
 from .precision import guidance_dtype
 from .softness import is_certain, lowres_power, unblocked
+from .thin_guard import coarse_winners, keep_thin, relabelled, thin_overrules
 from .tiles import (
     DETAIL_MARGIN,
     DETAIL_SPAN,
@@ -47,16 +48,18 @@ class Refiner:
     CNN's number format (``refiner.precision``; ``auto``: bfloat16 on a CPU that has it natively). ``mirror``: the
     mirror image is refined too and the two refined maps averaged (twice the time); ``upscale``: the image and its
     coarse map are refined at this many times their size and the result resized back (upscale² the time;
-    ``refine_channels``)."""
+    ``refine_channels``). ``thin_guard``: where a probability map draws a thin region surely, its class is kept
+    (``refiner.thin_guard``)."""
 
     def __init__(self, model: SpnRefiner, device: torch.device | str = "cpu", sharpen_lowres: bool = True,
                  certain_model: SpnRefiner | None = None, precision: str = "auto", mirror: bool = False,
-                 upscale: float = 1.0):
+                 upscale: float = 1.0, thin_guard: bool = True):
         if not 1 <= upscale <= MAX_UPSCALE:
             raise SpnrefineError(f"upscale {upscale:g}: must lie between 1 and {MAX_UPSCALE:g}")
         self.device = torch.device(device)
         self.mirror = mirror
         self.upscale = upscale
+        self.thin_guard = thin_guard
         self.sharpen_lowres = sharpen_lowres  # probability maps that are upsampled hard masks: sharpened first
         self.guidance_dtype = guidance_dtype(precision, self.device)
         self.model = self._prepared(model)
@@ -75,10 +78,11 @@ class Refiner:
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, device: torch.device | str = "cpu",
              sharpen_lowres: bool = True, precision: str = "auto", mirror: bool = False,
-             upscale: float = 1.0) -> Refiner:
+             upscale: float = 1.0, thin_guard: bool = True) -> Refiner:
         """A shipped checkpoint by name (``SHIPPED``; sha256-verified) or a checkpoint file. ``sharpen_lowres``:
         probability maps that are upsampled hard masks are sharpened before refinement (``refiner.softness``);
-        ``precision``: the guidance's number format (``refiner.precision``); ``mirror``, ``upscale``: see the class."""
+        ``precision``: the guidance's number format (``refiner.precision``); ``mirror``, ``upscale``, ``thin_guard``:
+        see the class."""
         name = str(checkpoint) if checkpoint is not None else DEFAULT
         if name in SHIPPED:
             path, expected = shipped_checkpoint(name)
@@ -90,7 +94,7 @@ class Refiner:
                 raise SpnrefineError(f"{name}: neither a shipped refiner ({', '.join(SHIPPED)}) nor a checkpoint file")
         payload = load_weights(path, expected)
         return cls(model_from_payload(payload, path), device, sharpen_lowres, certain_model_from_payload(payload, path),
-                   precision, mirror, upscale)
+                   precision, mirror, upscale, thin_guard)
 
     def check_classes(self, num_classes: int, source: str) -> None:
         """A checkpoint tied to a label set refines exactly its K; say so before any work starts."""
@@ -107,10 +111,10 @@ class Refiner:
         On CPU one image at a time, in bands when large (``refine``): at 480×360 that is 1.7× faster per image
         than a batch of 4, whose full-resolution buffers no longer fit in cache (same math; on CamVid even
         the same bits), and the result of an image no longer depends on which images share its batch.
-        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``, ``upscale``) one at a
-        time, in bands.
+        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``, ``upscale``,
+        ``thin_guard``) one at a time, in bands.
         """
-        one_at_a_time = self.device.type == "cpu" or self.mirror or self.upscale != 1
+        one_at_a_time = self.device.type == "cpu" or self.mirror or self.upscale != 1 or self.thin_guard
         if one_at_a_time or max(images[0].shape[:2]) > TILE or self._special(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
@@ -184,11 +188,13 @@ class Refiner:
         With ``upscale`` the image (bilinear) and the prepared coarse map (bilinear) are refined at that many times
         their size, the refined map area-resized back; with ``mirror`` the mirror image is refined too and the two
         maps averaged (labels from the result). Either holds the refined map whole whatever ``keep_probabilities``
-        says."""
+        says. With ``thin_guard`` a probability map as given decides which pixels keep their coarse class
+        (``refiner.thin_guard``; label masks are not guarded)."""
         height, width = image.shape[:2]
         if coarse.shape != (height, width):
             raise SpnrefineError(f"coarse map of size {coarse.shape[1]}x{coarse.shape[0]} for an image of "
                                  f"{width}x{height}")
+        given = coarse
         certain = coarse.hard or (self.certain_model is not self.model and is_certain(coarse.probs))
         if isinstance(coarse, LabelChannels) and coarse.block >= HALF_RESOLUTION_BLOCK:
             coarse = self._refined_at_half_resolution(image, coarse)
@@ -197,8 +203,26 @@ class Refiner:
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
         model = self.certain_model if certain else self.model
+        guard = self.thin_guard and not given.hard  # a label mask carries no certainty to judge by
+        keep_winners = keep_labels or (guard and not keep_probabilities)  # the guard reads either
         if not self.mirror and self.upscale == 1:
-            return self._refined(model, image, coarse, tile, margin, keep_probabilities, keep_labels, steering_span)
+            refined, winners = self._refined(model, image, coarse, tile, margin, keep_probabilities, keep_winners,
+                                             steering_span)
+        else:
+            refined, winners = self._refined_resampled(model, image, coarse, tile, margin, keep_winners, steering_span)
+        if guard:
+            coarse_index, sure = coarse_winners(given)
+            overruled = thin_overrules(coarse_index, relabelled(coarse_index, sure, refined, winners))
+            keep_thin(refined, winners, coarse_index, overruled)
+        labels = coarse.channels.labels(winners) if keep_labels else None
+        return refined if keep_probabilities else None, labels
+
+    def _refined_resampled(self, model: SpnRefiner, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels,
+                           tile: int, margin: int, keep_winners: bool, steering_span: int
+                           ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``refine_channels`` with ``upscale`` and/or ``mirror``: the whole (k, H, W) refined map and its (H, W)
+        winning channels (None unless ``keep_winners``)."""
+        height, width = image.shape[:2]
         if self.upscale != 1:
             image, coarse = upscaled(image, coarse, self.upscale)
         refined, _ = self._refined(model, image, coarse, tile, margin, True, False, steering_span)
@@ -209,20 +233,22 @@ class Refiner:
             refined *= 0.5
         if self.upscale != 1:
             refined = resize_maps(refined, (width, height), cv2.INTER_AREA)
-        labels = None
-        if keep_labels:
-            labels = coarse.channels.labels(class_labels(torch.from_numpy(refined)[None])[0].numpy())
-        return refined if keep_probabilities else None, labels
+        winners = class_labels(torch.from_numpy(refined)[None])[0].numpy() if keep_winners else None
+        return refined, winners
 
     def _refined(self, model: SpnRefiner, image: np.ndarray, coarse: ProbabilityChannels | LabelChannels | MirroredCoarse,
-                 tile: int, margin: int, keep_probabilities: bool, keep_labels: bool, steering_span: int
+                 tile: int, margin: int, keep_probabilities: bool, keep_winners: bool, steering_span: int
                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """``refine_channels`` by ``model`` of a coarse map ready for it (resampled, sharpened), band by band."""
+        """``refine_channels`` by ``model`` of a coarse map ready for it (resampled, sharpened), band by band: the
+        (k, H, W) refined map (None unless ``keep_probabilities``) and its (H, W) winning channels (None unless
+        ``keep_winners``)."""
         height, width = image.shape[:2]
         channels = coarse.channels
         counts = torch.from_numpy(channels.counts) if channels.compact else None
         refined = np.empty((len(channels.ids), height, width), np.float32) if keep_probabilities else None
-        winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32) if keep_labels else None
+        winners = None
+        if keep_winners:
+            winners = np.empty((height, width), np.uint8 if len(channels.ids) <= 256 else np.int32)
         bands = list(spans_with_context(height, tile, margin))
         steering_channels = model.steering_channels
         steered = torch.empty((1, steering_channels + (model.feature_channels if model.needs_features else 0),
@@ -254,7 +280,7 @@ class Refiner:
                     winners[rows, cols] = class_labels(window)[0].cpu().numpy()
                 if refined is not None:
                     refined[:, rows, cols] = window[0].cpu().numpy()
-        return refined, None if winners is None else channels.labels(winners)
+        return refined, winners
 
     def _refined_at_half_resolution(self, image: np.ndarray, coarse: LabelChannels
                                     ) -> ProbabilityChannels | LabelChannels:

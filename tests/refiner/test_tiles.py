@@ -117,7 +117,7 @@ def test_windows_are_wired_for_every_kind_of_refiner(config):
     model = SpnRefiner(config).eval()
     for parameter in model.parameters():  # no zero-initialized head: every channel of the steering matters
         parameter.data += 0.05 * torch.randn_like(parameter)
-    refiner = Refiner(model)
+    refiner = Refiner(model, thin_guard=False)  # compared with the network's own forward below
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
     probs = rng.dirichlet(np.ones(3), (40, 56)).transpose(2, 0, 1).astype(np.float32)
