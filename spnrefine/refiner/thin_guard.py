@@ -30,7 +30,7 @@ def coarse_winners(coarse: ProbabilityChannels, rows: int = BAND_ROWS) -> tuple[
     """A probability map as given (before any sharpening) → (H, W) index of its winning compact channel and (H, W)
     bool: the pixels sure enough to keep (top-1 ≥ ``THIN_CONFIDENCE``)."""
     height, width = coarse.shape
-    index = np.empty((height, width), np.int64)
+    index = np.empty((height, width), np.int32)
     sure = np.empty((height, width), bool)
     for top in range(0, height, rows):
         band = slice(top, min(height, top + rows))
@@ -55,18 +55,27 @@ def thin_overrules(coarse_index: np.ndarray, lost: np.ndarray, radius: int = THI
     (``relabelled``) → (H, W) bool: those of them where the coarse region is thin.
 
     A region's core (the pixels whose disk of ``radius`` lies inside it) is found for every region at once: the
-    disk's smallest and largest label agree. A pixel is thin where no core pixel of its own region lies within
-    its (2r + 1)² window; only the classes that lost pixels are examined."""
+    disk's smallest and largest label agree. A lost pixel is thin where no core pixel of its own region lies within
+    its (2r + 1)² window; each class is examined within the bounding box of its lost pixels (cost follows them)."""
     overruled = np.zeros(coarse_index.shape, bool)
-    if not lost.any():
+    ys, xs = np.nonzero(lost)
+    if len(ys) == 0:
         return overruled
     labels = coarse_index.astype(np.uint16 if coarse_index.max() < 2 ** 16 else np.float32)  # cv2 morphology types
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     core = cv2.erode(labels, disk) == cv2.dilate(labels, disk)
     window = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    for channel in np.unique(coarse_index[lost]):
-        own = coarse_index == channel
-        overruled |= lost & own & (cv2.dilate((core & own).astype(np.uint8), window) == 0)
+    channels = coarse_index[ys, xs]
+    order = np.argsort(channels, kind="stable")
+    ys, xs, channels = ys[order], xs[order], channels[order]
+    starts = np.flatnonzero(np.r_[True, channels[1:] != channels[:-1]])
+    for start, stop in zip(starts, np.r_[starts[1:], len(channels)]):
+        y, x = ys[start:stop], xs[start:stop]
+        rows = slice(max(0, y.min() - radius), y.max() + radius + 1)  # the windows of its lost pixels
+        cols = slice(max(0, x.min() - radius), x.max() + radius + 1)
+        own_core = core[rows, cols] & (coarse_index[rows, cols] == channels[start])
+        thin = cv2.dilate(own_core.astype(np.uint8), window)[y - rows.start, x - cols.start] == 0
+        overruled[y[thin], x[thin]] = True
     return overruled
 
 
