@@ -11,6 +11,7 @@ mkdir -p "$OUT"
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
+if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi  # each also with refine --no-thin-guard
 for dataset in pennfudan coco; do
   F=runs/person_crops/${dataset}_$SPLIT
   for m in 0 1; do

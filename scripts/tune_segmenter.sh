@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# From the project root, after scripts/mediapipe_masks.py (see there and scripts/train_agnostic_segmenter.sh):
+# From the project root, after scripts/mediapipe_masks.py (see there and scripts/train_agnostic_segmenter.sh) and
+# scripts/coco_person_masks.py:
 # refiner checkpoints on a third-party segmenter's person maps (MediaPipe selfie models 0 and 1), with dense CRF
 # and the guided filter. SPLIT=tune (default): the train images held back from train_agnostic_segmenter.sh (last 30
 # of pennfudan and coco128 train); SPLIT=val: the val lists (pennfudan 34, coco128 40; score them once).
@@ -16,6 +17,7 @@ fi
 checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
+if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi  # each also with refine --no-thin-guard
 for m in 0 1; do
   for input in probs hard; do
     flag=--no-hard; [ $input = hard ] && flag=--hard

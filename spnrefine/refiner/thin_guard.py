@@ -1,12 +1,13 @@
 """Thin objects of the coarse map kept: where the coarse map draws a thin region confidently, the refiner may not
 give its pixels another class.
 
-The refiners learned on masks whose thin objects they mostly improve; on maps where they do not (CamVid val:
-`agnostic` loses pole) nothing in the map tells the two apart. The guard is the issue's rule "small and thin objects
-survive" made explicit: a pixel whose coarse class c forms a region at most ~2·``THIN_RADIUS`` px wide around it, with
-coarse top-1 probability ≥ ``THIN_CONFIDENCE``, keeps c. Chosen on the tuning sequence 0006R0 (models/README.md): the
-most protective setting that cost no refiner more than 0.05 mIoU on any of its inputs. Probability maps only: a label
-mask carries no certainty (the refiner reads it blurred, and its thin regions come out unsure).
+The refiners learned on masks whose thin objects they mostly improve, and no tuning input foretold the maps where
+they do not. The guard is the rule "small and thin objects survive" made explicit for what a map is sure of: a pixel
+whose coarse class c forms a region at most ~2·``THIN_RADIUS`` px wide around it, with coarse top-1 probability
+≥ ``THIN_CONFIDENCE``, keeps c. Chosen on the tuning sequence 0006R0 (models/README.md): the most protective setting
+that cost no refiner more than 0.05 mIoU on any of its inputs. It leaves unsure thin regions to the refiner (the poles
+`agnostic` loses on CamVid val are such). Probability maps only: a label mask carries no certainty (the refiner reads
+it blurred, and its thin regions come out unsure).
 """
 
 from __future__ import annotations
