@@ -18,7 +18,7 @@ from .channels import ACTIVE_THRESHOLD, LabelChannels, ProbabilityChannels
 from .network import Guidance, SpnRefiner, fold_batchnorm
 from .precision import guidance_dtype
 from .softness import is_certain, lowres_power, unblocked
-from .thin_guard import coarse_winners, keep_thin, relabelled, thin_overrules
+from .thin_guard import guard
 from .tiles import (
     DETAIL_MARGIN,
     DETAIL_SPAN,
@@ -111,14 +111,23 @@ class Refiner:
         On CPU one image at a time, in bands when large (``refine``): at 480×360 that is 1.7× faster per image
         than a batch of 4, whose full-resolution buffers no longer fit in cache (same math; on CamVid even
         the same bits), and the result of an image no longer depends on which images share its batch.
-        On a GPU, images that fit one tile go as one batch; larger ones (and ``mirror``, ``upscale``,
-        ``thin_guard``) one at a time, in bands.
+        On a GPU, images that fit one tile go as one batch (the thin guard then runs per image on the CPU); larger
+        ones (and ``mirror``, ``upscale``) one at a time, in bands.
         """
-        one_at_a_time = self.device.type == "cpu" or self.mirror or self.upscale != 1 or self.thin_guard
+        one_at_a_time = self.device.type == "cpu" or self.mirror or self.upscale != 1
         if one_at_a_time or max(images[0].shape[:2]) > TILE or self._special(probabilities):
             return torch.stack([torch.from_numpy(self.refine(image, probabilities[i].cpu().numpy(), threshold=0))
                                 for i, image in enumerate(images)])
-        return self._forward(np.stack(images), probabilities, None)
+        refined = self._forward(np.stack(images), probabilities, None)
+        return self._kept_thin(probabilities, refined) if self.thin_guard else refined
+
+    def _kept_thin(self, probabilities: torch.Tensor, refined: torch.Tensor) -> torch.Tensor:
+        """The thin guard on a batch: (N, K, H, W) coarse probabilities and their refinement (every channel) → the
+        refinement with each image's sure thin coarse regions kept, on the refinement's device."""
+        kept = refined.cpu().numpy().copy()
+        for probs, maps in zip(probabilities.cpu().numpy(), kept):
+            guard(ProbabilityChannels(np.asarray(probs, np.float32), threshold=0), maps, None)
+        return torch.from_numpy(kept).to(refined.device)
 
     def _special(self, probabilities: torch.Tensor) -> bool:
         """Whether any of (N, K, H, W) probabilities is certain (``certain_model``'s) or to be resampled or sharpened
@@ -203,17 +212,15 @@ class Refiner:
             coarse = coarse if smooth is None else coarse.resampled(smooth)
             coarse = coarse.raised(lowres_power(coarse.probs))
         model = self.certain_model if certain else self.model
-        guard = self.thin_guard and not given.hard  # a label mask carries no certainty to judge by
-        keep_winners = keep_labels or (guard and not keep_probabilities)  # the guard reads either
+        guarded = self.thin_guard and not given.hard  # a label mask carries no certainty to judge by
+        keep_winners = keep_labels or (guarded and not keep_probabilities)  # the guard reads either
         if not self.mirror and self.upscale == 1:
             refined, winners = self._refined(model, image, coarse, tile, margin, keep_probabilities, keep_winners,
                                              steering_span)
         else:
             refined, winners = self._refined_resampled(model, image, coarse, tile, margin, keep_winners, steering_span)
-        if guard:
-            coarse_index, sure = coarse_winners(given)
-            overruled = thin_overrules(coarse_index, relabelled(coarse_index, sure, refined, winners))
-            keep_thin(refined, winners, coarse_index, overruled)
+        if guarded:
+            guard(given, refined, winners)
         labels = coarse.channels.labels(winners) if keep_labels else None
         return refined if keep_probabilities else None, labels
 

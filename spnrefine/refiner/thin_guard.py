@@ -93,3 +93,11 @@ def keep_thin(refined: np.ndarray | None, winners: np.ndarray | None, coarse_ind
         refined[won, ys, xs], refined[kept, ys, xs] = other, top
     if winners is not None:
         winners[ys, xs] = kept
+
+
+def guard(coarse: ProbabilityChannels, refined: np.ndarray | None, winners: np.ndarray | None) -> None:
+    """The whole guard, in place: the probability map as given, its (k, H, W) refinement and/or (H, W) refined
+    winners (compact channels; either may be None) → sure thin coarse regions kept (``keep_thin``)."""
+    coarse_index, sure = coarse_winners(coarse)
+    overruled = thin_overrules(coarse_index, relabelled(coarse_index, sure, refined, winners))
+    keep_thin(refined, winners, coarse_index, overruled)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import ProbabilityChannels
@@ -139,3 +140,19 @@ def test_a_line_without_image_support_is_kept_in_probability_maps_only():
             kept[guard, hard] = (labels[:, 30:32] == 1).mean()
     assert kept[False, False] < 0.9 and kept[True, False] == 1.0  # the refiner erases some of it, the guard none
     assert kept[True, True] == kept[False, True]
+
+
+def test_a_batch_is_guarded_as_its_images_are():
+    """The batched path (GPUs) guards each image after one forward pass, as ``refine`` does one image."""
+    image, probs = _street()
+    other = np.ascontiguousarray(image[::-1])
+    batch = torch.from_numpy(np.stack([probs, np.ascontiguousarray(probs[:, ::-1])]))
+    refiner = Refiner.load("agnostic", precision="float32")
+    with torch.inference_mode():  # as refine_batch runs it
+        plain = refiner._forward(np.stack([image, other]), batch, None)
+        kept = refiner._kept_thin(batch, plain)
+    for i, picture in enumerate((image, other)):
+        expected = refiner.refine(picture, batch[i].numpy(), threshold=0)
+        np.testing.assert_array_equal(kept[i].numpy().argmax(0), expected.argmax(0))
+        np.testing.assert_allclose(kept[i].numpy(), expected, atol=1e-5)
+    assert (kept.numpy().argmax(1) != plain.numpy().argmax(1)).any()  # the guard overruled something
