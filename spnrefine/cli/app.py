@@ -389,6 +389,11 @@ def train(
         float, typer.Option(min=0, help="Weigh pixels by their class's share of the crop to this power, negated "
                                         "(0: plain NLL; 0.5: small and thin objects count more).")
     ] = 0.0,
+    width: Annotated[
+        int, typer.Option(min=4, help="Channels of the guidance CNN's first stage (the shipped refiners: 24; --init "
+                                      "from a narrower checkpoint keeps its weights in the leading channels, the new "
+                                      "ones start at zero).")
+    ] = 24,
     iterations: Annotated[
         int, typer.Option(min=1, help="Propagation passes, each with its own gates (--init from a one-pass "
                                       "checkpoint starts every pass with its gates).")
@@ -464,6 +469,7 @@ def train(
         val_names = list_names(val_list, val_images) if val_list else None
         val = list_samples(val_images, val_masks or val_images, val_names, val_coarse, default_space)
     config = TrainConfig(steps=steps, batch_size=batch_size, crop=crop, lr=lr, seed=seed, eval_every=eval_every,
+                         width=width,
                          classes=head_classes, hard_fraction=hard_fraction, pixel_blend=pixel_blend,
                          head_labels=head_labels, init=str(init) if init else None,
                          class_balance=class_balance, iterations=iterations, class_head=class_head,

@@ -224,9 +224,10 @@ def test_class_guidance_needs_its_label_set():
 def test_train_takes_the_new_refiner_options(tmp_path):
     images, masks = _dataset(tmp_path / "data")
     result = _train(tmp_path / "run", images, masks, 2, "--head-classes", "3", "--no-class-head", "--class-guidance",
-                    "--log-class-guidance", "--sharpen", "--temper-network", "1.5")
+                    "--log-class-guidance", "--sharpen", "--temper-network", "1.5", "--width", "16")
     assert result.exit_code == 0, result.output
     config = load_weights(tmp_path / "run" / "refiner.pt")["config"]
     assert config["classes"] == 3 and not config["class_head"] and config["class_guidance"] and config["sharpen"]
+    assert config["width"] == 16
     assert config["log_class_guidance"]
     assert load_weights(tmp_path / "run" / "last.pt")["train_config"]["temper_network"] == 1.5
