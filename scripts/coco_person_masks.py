@@ -2,7 +2,7 @@
 
     python scripts/coco_person_masks.py [--out runs/coco_person/masks]
 
-COCO panoptic category 1 (person) → 1, every other labelled pixel → 0, unlabeled (0) → 255 (ignored).
+Whole images, as scripts/person_crops.py makes its crops' truth: person 1, any other class 0, unlabeled 255 (ignored).
 """
 
 import argparse
@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-COCO = Path("../shared/data/coco128")
-PERSON, UNLABELED, IGNORED = 1, 0, 255
+from person_crops import DATA, coco_person_truth
 
 
 def main() -> None:
@@ -20,11 +19,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/coco_person/masks"))
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    masks = sorted((COCO / "masks").glob("*.png"))
+    masks = sorted((DATA / "coco128/masks").glob("*.png"))
     for path in masks:
-        ids = np.asarray(Image.open(path))
-        person = np.where(ids == UNLABELED, IGNORED, ids == PERSON).astype(np.uint8)
-        Image.fromarray(person).save(out / path.name)
+        Image.fromarray(coco_person_truth(np.asarray(Image.open(path)))).save(out / path.name)
     print(f"{len(masks)} masks in {out}")
 
 

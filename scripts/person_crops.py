@@ -49,12 +49,17 @@ def pennfudan_crops(stem: str):
             yield f"{stem}_p{k}", image[box], mask[box]
 
 
+def coco_person_truth(semantic: np.ndarray) -> np.ndarray:
+    """(H, W) COCO panoptic category ids → uint8: 1 person, 0 any other class, 255 unlabeled (ignored)."""
+    return np.where(semantic == COCO_PERSON, 1, np.where(semantic == COCO_UNLABELED, 255, 0)).astype(np.uint8)
+
+
 def coco_crops(stem: str, segments: list[dict]):
     """(name, image crop, mask crop) of each large non-crowd person; mask 1 person, 0 other, 255 unlabeled."""
     image = np.asarray(Image.open(DATA / "coco128/images" / f"{stem}.jpg").convert("RGB"))
     semantic = np.asarray(Image.open(DATA / "coco128/masks" / f"{stem}.png"))
     segment_ids = np.asarray(Image.open(DATA / "coco128/segments" / f"{stem}.png"))
-    truth = np.where(semantic == COCO_PERSON, 1, np.where(semantic == COCO_UNLABELED, 255, 0)).astype(np.uint8)
+    truth = coco_person_truth(semantic)
     for k, segment in enumerate(segments, start=1):
         if segment["category_id"] == COCO_PERSON and not segment["iscrowd"] and segment["area"] >= 15000:
             rows, cols = np.nonzero(segment_ids == k)
