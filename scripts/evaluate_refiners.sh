@@ -3,9 +3,10 @@
 # Every scored image is from a val list; none was used to train, stop or tune anything.
 # Usage: bash scripts/evaluate_refiners.sh [CHECKPOINT ...]   (default: the shipped agnostic refiner, and on
 # CamVid also the shipped camvid refiner, which takes CamVid's label set only). PRECISIONS="float32 bfloat16":
-# every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=auto or always: also each
-# refiner followed by dense CRF (refine --then-crf). MIRROR=1: also each refiner with refine --mirror; UPSCALE=1.25:
-# also each refiner with refine --upscale 1.25; UNGUARDED=1: also each refiner with refine --no-thin-guard
+# every refiner's guidance in both number formats, side by side (default: auto). THEN_CRF=auto, always or
+# "auto always": also each refiner followed by dense CRF (refine --then-crf). MIRROR=1: also each refiner with
+# refine --mirror; UPSCALE=1.25: also each refiner with refine --upscale 1.25; UNGUARDED=1: also each refiner with
+# refine --no-thin-guard
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/eval}
@@ -15,7 +16,7 @@ for c in "${@:-agnostic}"; do checkpoints+=(--checkpoint "$c"); done
 camvid_checkpoints=("${checkpoints[@]}")
 [ $# -eq 0 ] && camvid_checkpoints+=(--checkpoint camvid)
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); camvid_checkpoints+=(--precision "$p"); done
-if [ -n "${THEN_CRF:-}" ]; then checkpoints+=(--then-crf "$THEN_CRF"); camvid_checkpoints+=(--then-crf "$THEN_CRF"); fi
+for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); camvid_checkpoints+=(--then-crf "$m"); done
 if [ -n "${MIRROR:-}" ]; then checkpoints+=(--mirror); camvid_checkpoints+=(--mirror); fi
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); camvid_checkpoints+=(--upscale "$f"); done
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); camvid_checkpoints+=(--without-thin-guard); fi

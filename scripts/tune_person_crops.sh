@@ -3,6 +3,7 @@
 # checkpoints on a third-party segmenter's close-up person maps (MediaPipe selfie models 0 and 1), probabilities
 # and hard labels, with dense CRF and the guided filter. SPLIT=train (default; a tuning set: these images were
 # in the refiners' training with synthesized masks) or SPLIT=val (score once).
+# THEN_CRF=auto, always or "auto always": also each refiner followed by dense CRF (refine --then-crf).
 # Usage: OUT=runs/X [SPLIT=val] bash scripts/tune_person_crops.sh CHECKPOINT [CHECKPOINT ...]
 set -euo pipefail
 OUT=${OUT:-runs/tune_person_crops}
@@ -12,6 +13,7 @@ checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi  # each also with refine --no-thin-guard
+for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); done
 for dataset in pennfudan coco; do
   F=runs/person_crops/${dataset}_$SPLIT
   for m in 0 1; do

@@ -9,7 +9,8 @@
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
 # INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25;
-# UNGUARDED=1 adds each checkpoint with refine --no-thin-guard.)
+# UNGUARDED=1 adds each checkpoint with refine --no-thin-guard; THEN_CRF=auto, always or "auto always" adds each
+# checkpoint followed by dense CRF, refine --then-crf.)
 set -euo pipefail
 D=../shared/data
 OUT=${OUT:-runs/tune}
@@ -19,6 +20,7 @@ for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi
+for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
         --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet

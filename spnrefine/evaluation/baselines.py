@@ -1,7 +1,7 @@
 """Classical post-processing baselines the SPN refiner is measured against.
 
-* Dense CRF (Krähenbühl & Koltun 2011): ``refiner.then_crf.dense_crf`` (also run after the refiner by
-  ``--then-crf``), re-exported here.
+* Dense CRF (Krähenbühl & Koltun 2011): ``refiner.then_crf.dense_crf`` with DeepLab's parameters, re-exported
+  here (``--then-crf`` runs a weaker one after the refiner).
 * OpenCV's guided filter (He et al.), each class probability filtered with the image as guide.
 """
 

@@ -23,7 +23,7 @@ from ..io.coarse import hard_label_sigma, labels_to_probabilities, read_probabil
 from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
 from ..labels import renumber_present
-from ..refiner.then_crf import wants_crf
+from ..refiner.then_crf import after_refiner, wants_crf
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
@@ -60,7 +60,7 @@ class _ThenCrf:
         if not wants_crf(self.mode, probs if labels is None else None):
             return refined
         self.sent += 1
-        return dense_crf(image, refined)
+        return after_refiner(image, refined)
 
 
 def _refining(refiner) -> Method:

@@ -22,7 +22,7 @@ from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
 from ..refiner.channels import Channels, LabelChannels, ProbabilityChannels
-from ..refiner.then_crf import check_mode, dense_crf, require_dense_crf, wants_crf
+from ..refiner.then_crf import after_refiner, check_mode, require_dense_crf, wants_crf
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport
@@ -274,9 +274,9 @@ class RefineWorker:
 
 
 def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) image and (k, H, W) refined compact probabilities → dense CRF's (k, H, W) marginals on the same
-    channels and their (H, W) class ids."""
-    marginals = dense_crf(image, refined)
+    """(H, W, 3) image and (k, H, W) refined compact probabilities → the marginals of the CRF that follows the
+    refiner, (k, H, W) on the same channels, and their (H, W) class ids."""
+    marginals = after_refiner(image, refined)
     return marginals, channels.labels(marginals.argmax(0))
 
 

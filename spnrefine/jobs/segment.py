@@ -14,7 +14,7 @@ from ..errors import SpnrefineError
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
-from ..refiner.then_crf import check_mode, dense_crf, require_dense_crf, wants_crf
+from ..refiner.then_crf import after_refiner, check_mode, require_dense_crf, wants_crf
 from .files import (
     check_outputs_do_not_overwrite_inputs,
     find_files,
@@ -148,7 +148,7 @@ class SegmentWorker:
         then_crf = [self.then_crf != "never" and wants_crf(self.then_crf, c.cpu().numpy()) for c in coarse]
         if any(then_crf):
             probabilities = torch.stack([
-                torch.from_numpy(dense_crf(image, p.float().cpu().numpy())) if crf else p.float().cpu()
+                torch.from_numpy(after_refiner(image, p.float().cpu().numpy())) if crf else p.float().cpu()
                 for image, p, crf in zip(images, probabilities, then_crf)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()

@@ -171,7 +171,7 @@ def test_segment_html_reports_refined_against_the_backbone(tmp_path, camvid_val_
 @needs_shared
 def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_path, camvid_val_subset):
     from spnrefine.backbones import load_backbone, predict_probabilities
-    from spnrefine.evaluation.baselines import dense_crf
+    from spnrefine.refiner.then_crf import after_refiner
     from spnrefine.io.images import read_image
     from spnrefine.refiner import Refiner
 
@@ -186,7 +186,7 @@ def test_segment_then_crf_labels_dense_crfs_marginals_of_the_refined_map(tmp_pat
     image = read_image(first)
     coarse = predict_probabilities(load_backbone("espnet-camvid", ESPNET_WEIGHTS), [image])
     refined = Refiner.load("camvid", precision="float32").refine_batch([image], coarse)[0].numpy()
-    expected = dense_crf(image, refined).argmax(0)
+    expected = after_refiner(image, refined).argmax(0)
     written = read_label_png(out / f"{first.stem}.png")
     assert (written == expected).mean() > 0.999
     assert (written != refined.argmax(0)).mean() > 0.001  # CRF changed the refined labels

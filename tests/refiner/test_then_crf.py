@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from spnrefine.refiner.then_crf import INTERIOR_DOUBT, interior_doubt, wants_crf
 
@@ -37,3 +38,19 @@ def test_modes_never_and_always_and_label_masks():
     unsure = np.full((2, 30, 30), 0.5, np.float32)
     assert (wants_crf("never", unsure), wants_crf("always", unsure), wants_crf("auto", None)) == (False, True, False)
     assert wants_crf("auto", unsure)
+
+
+def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase():
+    pytest.importorskip("pydensecrf.densecrf")
+    from spnrefine.refiner.then_crf import after_refiner, dense_crf
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(90, 130, (60, 80, 3), dtype=np.uint8)  # texture without edges
+    image[:, 38:41] += 10  # a faint 3-px pole
+    line = np.zeros((60, 80), np.float32)
+    line[:, 38:41] = 1
+    probs = np.stack([0.8 - 0.5 * line, 0.2 + 0.5 * line]).astype(np.float32)  # the refiner: pole at 0.7
+    kept = lambda marginals: (marginals.argmax(0)[:, 38:41] == 1).mean()  # noqa: E731
+    assert kept(after_refiner(image, probs)) == 1.0
+    assert kept(dense_crf(image, probs)) < 0.5
+    assert (after_refiner(image, probs).argmax(0) == probs.argmax(0)).all()
