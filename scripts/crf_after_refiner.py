@@ -3,7 +3,8 @@
     python scripts/crf_after_refiner.py --coarse runs/degraded_tune_strong/v0 runs/espnet --list runs/camvid_tune.txt
 
 One run per coarse folder of (12, H, W) ``.npy`` probabilities: coarse, dense CRF, each refiner, refiner then CRF
-(and CRF then ``camvid``), scored by ``spnrefine.evaluation.comparison.compare``; prints the rows and the per-class
+(``--then-crf always`` and ``strong``; and CRF then ``camvid``), scored by
+``spnrefine.evaluation.comparison.compare``; prints the rows and the per-class
 IoU change against coarse. A tuning tool (model card): the held-out sequence 0006R0, never a val list.
 """
 
@@ -25,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     names = args.list.read_text().split()
     refiners = {f"SPN {name}": Refiner.load(name) for name in ("camvid", "agnostic")}
-    table = methods(refiners, include_crf=True, then_crf=("always",))
+    table = methods(refiners, include_crf=True, then_crf=("always", "strong"))
     del table["guided filter"]
     camvid = refiners["SPN camvid"]
     table["CRF, then SPN camvid"] = lambda image, probs, labels: camvid.refine(image, dense_crf(image, probs))

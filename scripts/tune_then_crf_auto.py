@@ -6,7 +6,8 @@ refiner-then-CRF over the refiner alone, per image, on CamVid-labelled tuning in
         --check runs/unseen_tune
 
 Per image: four doubt measures of the (12, H, W) coarse probabilities (no ground truth), and the confusion counts
-(`SegmentationMetrics`, void ignored) of coarse, `camvid` and `agnostic` alone and each followed by dense CRF. Then
+(`SegmentationMetrics`, void ignored) of coarse, `camvid` and `agnostic` alone and each followed by the CRF `auto`
+runs (``then_crf.after_refiner``; session 23 ran DeepLab's full weight, its caches hold that). Then
 per measure and threshold: the mIoU change of `auto` against the refiner alone on each input (CRF on the images the
 measure calls unsure) and how many images it sent. The measure is chosen on the ``--coarse`` inputs with `camvid`:
 best mean change with none below −0.10 (session 23's rule, model card); ``--check`` inputs and `agnostic` are
@@ -20,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from spnrefine.evaluation.baselines import dense_crf
 from spnrefine.evaluation.metrics import SegmentationMetrics
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
-from spnrefine.refiner.then_crf import interior_doubt
+from spnrefine.refiner.then_crf import after_refiner, interior_doubt
 
 from camvid_tuning import tuning_parser
 
@@ -58,7 +58,7 @@ def per_image_rows(images: Path, masks: Path, names: list[str], folders: list[st
             for label, refiner in refiners.items():
                 refined = refiner.refine(image, probs)
                 row[f"{label} alone"] = confusion(refined, truth)
-                row[f"{label}, then CRF"] = confusion(dense_crf(image, refined), truth)
+                row[f"{label}, then CRF"] = confusion(after_refiner(image, refined), truth)
             rows.append(row)
         print(folder, "done", flush=True)
     return rows

@@ -152,8 +152,8 @@ def benchmark_refinement(
     ] = ["agnostic"],
     crf: Annotated[bool, typer.Option(help="Include dense CRF (needs the bench extra).")] = True,
     then_crf: Annotated[
-        list[str], typer.Option(help="auto or always: also each refiner followed by dense CRF, as refine/segment "
-                                     "--then-crf does (repeat to compare).")
+        list[str], typer.Option(help="auto, always or strong: also each refiner followed by dense CRF, as "
+                                     "refine/segment --then-crf does (repeat to compare).")
     ] = [],
     sharpen_lowres: SharpenLowres = True,
     precision: Annotated[

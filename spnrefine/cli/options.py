@@ -75,12 +75,13 @@ Precision = Annotated[
                            "float32 elsewhere), float32 or bfloat16 (CPU only).")
 ]
 ThenCrf = Annotated[
-    str, typer.Option(help="Dense CRF (DeepLab's parameters) on the refined probabilities: never, always, or auto "
-                           "(only for images whose coarse probability map doubts inside its regions: over 5% of the "
-                           "pixels below 0.7 top-1 probability and 5 px or more from the argmax's boundaries; never "
-                           "for label masks; it seldom fires). always gained most on masks far off the truth and "
-                           "costs thin objects (README). ~0.7 s per 480x360 image it runs on; needs pip install "
-                           "'spnrefine\\[bench]'.")
+    str, typer.Option(help="Dense CRF on the refined probabilities: never; always (at a tenth of DeepLab's pairwise "
+                           "weight, 3 steps: gained 0.3-0.6 mIoU on every network input of the tuning sequence but "
+                           "averaged --tta maps; ~0.26 s per 480x360 image); auto (the same, only for images whose "
+                           "coarse probability map doubts inside its regions: over 0.5% of the pixels below 0.7 top-1 "
+                           "probability and 5 px or more from the argmax's boundaries; never for label masks); strong "
+                           "(always, DeepLab's full weight: for masks far off the truth, costs thin objects; ~0.5 s). "
+                           "README; needs pip install 'spnrefine\\[bench]'.")
 ]
 Mirror = Annotated[
     bool, typer.Option(help="Also refine the mirror image and average the two refined maps, at twice the refiner's "

@@ -35,8 +35,8 @@ LOWRES_FACTOR = 8
 def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: tuple[str, ...] = ()
             ) -> dict[str, Method]:
     """name → method; ``refiners``: label → a loaded ``Refiner``, given hard labels as ``refine`` reads label
-    masks (the others get their probabilities); ``then_crf``: modes (auto, always) in which each refiner is also
-    followed by dense CRF (``refiner.then_crf``)."""
+    masks (the others get their probabilities); ``then_crf``: modes (auto, always, strong) in which each refiner is
+    also followed by dense CRF (``refiner.then_crf``)."""
     table: dict[str, Method] = {"coarse": lambda image, probs, labels: probs}
     if include_crf:
         table["dense CRF"] = lambda image, probs, labels: dense_crf(image, probs)
@@ -44,13 +44,13 @@ def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: tu
     for label, refiner in (refiners or {}).items():
         table[label] = _refining(refiner)
         for mode in then_crf:
-            suffix = " (auto)" if mode == "auto" else ""
+            suffix = "" if mode == "always" else f" ({mode})"
             table[f"{label}, then CRF{suffix}"] = _ThenCrf(_refining(refiner), mode)
     return table
 
 
 class _ThenCrf:
-    """A refiner followed by dense CRF in ``mode`` (auto, always); ``sent`` counts the images CRF ran on."""
+    """A refiner followed by dense CRF in ``mode`` (auto, always, strong); ``sent`` counts the images CRF ran on."""
 
     def __init__(self, refining: Method, mode: str):
         self.refining, self.mode, self.sent = refining, mode, 0
@@ -60,7 +60,7 @@ class _ThenCrf:
         if not wants_crf(self.mode, probs if labels is None else None):
             return refined
         self.sent += 1
-        return after_refiner(image, refined)
+        return after_refiner(image, refined, self.mode)
 
 
 def _refining(refiner) -> Method:

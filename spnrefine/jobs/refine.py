@@ -253,7 +253,7 @@ class RefineWorker:
         keep = setup.options.save_probs or setup.alpha or then_crf
         refined, labels = self.refiner.refine_channels(image, coarse, keep_probabilities=keep)
         if then_crf:
-            refined, labels = crf_after_refiner(image, refined, coarse.channels)
+            refined, labels = crf_after_refiner(image, refined, coarse.channels, setup.then_crf)
         coarse_labels = None
         truth = None
         if setup.options.compare or setup.options.coarse_labels:
@@ -273,10 +273,11 @@ class RefineWorker:
         return then_crf
 
 
-def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels) -> tuple[np.ndarray, np.ndarray]:
+def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels, mode: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(H, W, 3) image and (k, H, W) refined compact probabilities → the marginals of the CRF that follows the
-    refiner, (k, H, W) on the same channels, and their (H, W) class ids."""
-    marginals = after_refiner(image, refined)
+    refiner in ``mode`` (``then_crf.after_refiner``), (k, H, W) on the same channels, and their (H, W) class ids."""
+    marginals = after_refiner(image, refined, mode)
     return marginals, channels.labels(marginals.argmax(0))
 
 

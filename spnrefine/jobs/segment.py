@@ -148,8 +148,8 @@ class SegmentWorker:
         then_crf = [self.then_crf != "never" and wants_crf(self.then_crf, c.cpu().numpy()) for c in coarse]
         if any(then_crf):
             probabilities = torch.stack([
-                torch.from_numpy(after_refiner(image, p.float().cpu().numpy())) if crf else p.float().cpu()
-                for image, p, crf in zip(images, probabilities, then_crf)])
+                torch.from_numpy(after_refiner(image, p.float().cpu().numpy(), self.then_crf)) if crf
+                else p.float().cpu() for image, p, crf in zip(images, probabilities, then_crf)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
         compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)

@@ -1,7 +1,7 @@
 """Dense CRF (Krähenbühl & Koltun 2011, through ``pydensecrf2``: the ``bench`` extra), and when it follows the
 refiner (``--then-crf``): never, always, or ``auto`` — only for an image whose coarse probability map doubts inside
-its regions, not just along their edges (model card, sessions 22–23). After the refiner it runs at a tenth of the
-pairwise weight it has alone (``AFTER_REFINER``; session 28)."""
+its regions, not just along their edges (model card, sessions 22–23) — at a tenth of the pairwise weight it has alone
+(``AFTER_REFINER``; session 28); or ``strong``: always, at its full weight, for masks far off the truth."""
 
 from __future__ import annotations
 
@@ -55,13 +55,13 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CrfParams = CrfParam
     return np.asarray(crf.inference(params.iterations), np.float32).reshape(k, height, width)
 
 
-def after_refiner(image: np.ndarray, refined: np.ndarray) -> np.ndarray:
+def after_refiner(image: np.ndarray, refined: np.ndarray, mode: str = "always") -> np.ndarray:
     """(H, W, 3) uint8 RGB and (k, H, W) refined probabilities → (k, H, W) marginals of the CRF that follows the
-    refiner (``AFTER_REFINER``)."""
-    return dense_crf(image, refined, AFTER_REFINER)
+    refiner in ``mode``: ``AFTER_REFINER``, or for ``strong`` DeepLab's ``CrfParams``."""
+    return dense_crf(image, refined, CrfParams() if mode == "strong" else AFTER_REFINER)
 
 
-MODES = ("never", "auto", "always")
+MODES = ("never", "auto", "always", "strong")
 UNSURE_TOP1 = 0.7
 """A pixel is unsure when its top-1 probability is below this."""
 INTERIOR_DISTANCE = 5
@@ -96,7 +96,7 @@ def interior_doubt(coarse_probs: np.ndarray) -> float:
 def wants_crf(mode: str, coarse_probs: np.ndarray | None) -> bool:
     """Whether CRF follows the refiner for one image; ``coarse_probs``: its (K, H, W) coarse probabilities, None
     for a label mask (certain: ``auto`` leaves it to the refiner)."""
-    if mode == "always":
+    if mode in ("always", "strong"):
         return True
     if mode == "never" or coarse_probs is None:
         return False

@@ -73,14 +73,15 @@ def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
     chained = CliRunner().invoke(app, [
         "benchmark", "refinement", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"),
         "--coarse", "lowres", "--present-classes", "--num-classes", "201", "--ignore-index", "0", "--then-crf",
-        "auto", "--then-crf", "always", "--json", str(tmp_path / "chained.json")])
+        "auto", "--then-crf", "always", "--then-crf", "strong", "--json", str(tmp_path / "chained.json")])
     assert chained.exit_code == 0, chained.output
     rows = json.loads((tmp_path / "chained.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["coarse", "dense CRF", "guided filter", "SPN agnostic",
-                                           "SPN agnostic, then CRF (auto)", "SPN agnostic, then CRF"]
+                                           "SPN agnostic, then CRF (auto)", "SPN agnostic, then CRF",
+                                           "SPN agnostic, then CRF (strong)"]
     assert all(50 < r["miou"] <= 100 for r in rows)
     # ×8 masks are unsure only along their edges: auto leaves both images to the refiner
-    assert [r.get("then_crf_images") for r in rows] == [None, None, None, None, 0, 2]
+    assert [r.get("then_crf_images") for r in rows] == [None, None, None, None, 0, 2, 2]
     assert "SPN agnostic, then CRF: dense CRF ran on 2 images" in chained.output
     assert rows[4]["miou"] == rows[3]["miou"]
 

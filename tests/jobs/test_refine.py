@@ -251,7 +251,8 @@ def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map_and_auto_only_f
     assert np.array_equal(written["auto"][0], written["always"][0])  # unsure: CRF
     assert np.array_equal(written["auto"][1], written["never"][1])  # sure: the refiner alone
     result = _run("--images", images, "--masks", masks, "--out", tmp_path / "bad", "--then-crf", "sometimes")
-    assert result.exit_code == 1 and "--then-crf 'sometimes': expected one of never, auto, always" in result.output
+    assert result.exit_code == 1
+    assert "--then-crf 'sometimes': expected one of never, auto, always, strong" in result.output
 
 
 def test_then_crf_without_pydensecrf_is_refused_before_any_work(tmp_path, monkeypatch):

@@ -37,10 +37,11 @@ def test_unsure_pixels_count_from_five_pixels_off_the_boundary():
 def test_modes_never_and_always_and_label_masks():
     unsure = np.full((2, 30, 30), 0.5, np.float32)
     assert (wants_crf("never", unsure), wants_crf("always", unsure), wants_crf("auto", None)) == (False, True, False)
+    assert wants_crf("strong", None)
     assert wants_crf("auto", unsure)
 
 
-def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase():
+def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase_and_strong_uses_those():
     pytest.importorskip("pydensecrf.densecrf")
     from spnrefine.refiner.then_crf import after_refiner, dense_crf
 
@@ -53,4 +54,5 @@ def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_era
     kept = lambda marginals: (marginals.argmax(0)[:, 38:41] == 1).mean()  # noqa: E731
     assert kept(after_refiner(image, probs)) == 1.0
     assert kept(dense_crf(image, probs)) < 0.5
+    np.testing.assert_array_equal(after_refiner(image, probs, "strong"), dense_crf(image, probs))
     assert (after_refiner(image, probs).argmax(0) == probs.argmax(0)).all()
