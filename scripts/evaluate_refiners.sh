@@ -16,7 +16,7 @@ for c in "${@:-agnostic}"; do checkpoints+=(--checkpoint "$c"); done
 camvid_checkpoints=("${checkpoints[@]}")
 [ $# -eq 0 ] && camvid_checkpoints+=(--checkpoint camvid)
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); camvid_checkpoints+=(--precision "$p"); done
-for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); camvid_checkpoints+=(--then-crf "$m"); done
+for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); camvid_checkpoints+=(--then-crf "$mode"); done
 if [ -n "${MIRROR:-}" ]; then checkpoints+=(--mirror); camvid_checkpoints+=(--mirror); fi
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); camvid_checkpoints+=(--upscale "$f"); done
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); camvid_checkpoints+=(--without-thin-guard); fi

@@ -13,7 +13,7 @@ checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi  # each also with refine --no-thin-guard
-for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); done
+for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); done
 for dataset in pennfudan coco; do
   F=runs/person_crops/${dataset}_$SPLIT
   for m in 0 1; do

@@ -20,7 +20,7 @@ for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi
-for m in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$m"); done
+for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
         --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet

@@ -4,6 +4,7 @@
 # refiner checkpoints on a third-party segmenter's person maps (MediaPipe selfie models 0 and 1), with dense CRF
 # and the guided filter. SPLIT=tune (default): the train images held back from train_agnostic_segmenter.sh (last 30
 # of pennfudan and coco128 train); SPLIT=val: the val lists (pennfudan 34, coco128 40; score them once).
+# THEN_CRF=auto, always or "auto always": also each refiner followed by dense CRF (refine --then-crf).
 # Usage: OUT=runs/X [SPLIT=val] bash scripts/tune_segmenter.sh CHECKPOINT [CHECKPOINT ...]
 set -euo pipefail
 D=../shared/data
@@ -18,6 +19,7 @@ checkpoints=()
 for c in "$@"; do checkpoints+=(--checkpoint "$c"); done
 for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done  # "float32 bfloat16": both, side by side
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi  # each also with refine --no-thin-guard
+for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); done
 for m in 0 1; do
   for input in probs hard; do
     flag=--no-hard; [ $input = hard ] && flag=--hard
