@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spnrefine.refiner.then_crf import INTERIOR_DOUBT, interior_doubt, wants_crf
+from spnrefine.refiner.then_crf import INTERIOR_DOUBT, after_refiner, dense_crf, interior_doubt, wants_crf
 
 
 def _two_regions(height: int = 60, width: int = 80) -> np.ndarray:
@@ -43,15 +43,17 @@ def test_modes_never_and_always_and_label_masks():
 
 def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase_and_strong_uses_those():
     pytest.importorskip("pydensecrf.densecrf")
-    from spnrefine.refiner.then_crf import after_refiner, dense_crf
-
     rng = np.random.default_rng(0)
     image = rng.integers(90, 130, (60, 80, 3), dtype=np.uint8)  # texture without edges
     image[:, 38:41] += 10  # a faint 3-px pole
     line = np.zeros((60, 80), np.float32)
     line[:, 38:41] = 1
     probs = np.stack([0.8 - 0.5 * line, 0.2 + 0.5 * line]).astype(np.float32)  # the refiner: pole at 0.7
-    kept = lambda marginals: (marginals.argmax(0)[:, 38:41] == 1).mean()  # noqa: E731
+
+    def kept(marginals: np.ndarray) -> float:
+        """The share of the pole's pixels still labelled pole."""
+        return (marginals.argmax(0)[:, 38:41] == 1).mean()
+
     assert kept(after_refiner(image, probs)) == 1.0
     assert kept(dense_crf(image, probs)) < 0.5
     np.testing.assert_array_equal(after_refiner(image, probs, "strong"), dense_crf(image, probs))
