@@ -5,7 +5,7 @@ its regions, not just along their edges (model card, sessions 22–23) — at a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -22,8 +22,13 @@ class CrfParams:
     bilateral_srgb: float = 3
     bilateral_compat: float = 4
 
+    def weakened(self, weight: float, iterations: int) -> CrfParams:
+        """The same kernels with both pairwise weights times ``weight``, run for ``iterations`` steps."""
+        return replace(self, iterations=iterations, gaussian_compat=self.gaussian_compat * weight,
+                       bilateral_compat=self.bilateral_compat * weight)
 
-AFTER_REFINER = CrfParams(iterations=3, gaussian_compat=0.3, bilateral_compat=0.4)
+
+AFTER_REFINER = CrfParams().weakened(0.1, iterations=3)
 """The CRF that follows the refiner: ``CrfParams``'s kernels at a tenth of their weight, three mean-field steps. At
 full weight it erased small and thin objects the refiner had right (ESPNet's own outputs of the tuning sequence
 −0.73 mIoU against the refiner alone, its ``--tta`` maps −3.69); at a tenth it gained on ESPNet's outputs of degraded
