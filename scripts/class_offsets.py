@@ -28,13 +28,14 @@ CLASSES = 11  # scored; channel 11 (void) is a label the maps may choose, never 
 GRID = np.round(np.arange(-2, 2.0001, 0.05), 2)
 
 
-def kept_pixels(refiner: Refiner, args, folder: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def kept_pixels(refiner: Refiner, images: Path, masks: Path, folder: Path, names: list[str]
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Refined log-probabilities (P, 12) and truth (P,) at every second pixel of every image, void truth left out."""
     log_probs, truths = [], []
     for name in names:
         coarse = np.load(folder / f"{Path(name).stem}.npy").astype(np.float32)
-        refined = np.asarray(refiner.refine(read_image(args.images / name), coarse))[:, ::2, ::2]
-        truth = read_label_png(args.masks / name)[::2, ::2]
+        refined = np.asarray(refiner.refine(read_image(images / name), coarse))[:, ::2, ::2]
+        truth = read_label_png(masks / name)[::2, ::2]
         valid = truth != CLASSES
         log_probs.append(np.log(np.maximum(refined.transpose(1, 2, 0)[valid], 1e-6)))
         truths.append(truth[valid].astype(np.int64))
@@ -93,15 +94,17 @@ def main() -> None:
     for spec in args.input:
         name, _, where = spec.partition("=")
         folder, _, names = where.partition(":")
-        data[name] = kept_pixels(refiner, args, Path(folder), Path(names or args.list).read_text().split())
+        data[name] = kept_pixels(refiner, args.images, args.masks, Path(folder),
+                                 Path(names or args.list).read_text().split())
     channels = next(iter(data.values()))[0].shape[1]
     for held, (log_probs, truth) in data.items():
         offsets = fitted([v for k, v in data.items() if k != held], channels)
         before, after = scored(log_probs, truth, np.zeros(channels)), scored(log_probs, truth, offsets)
         change = (after - before) * 100
         worst = int(np.nanargmin(change))
-        print(f"{held:8s} {np.nanmean(before) * 100:6.2f} → {np.nanmean(after) * 100:6.2f} "
-              f"({np.nanmean(change):+.2f}; {CAMVID.class_names[worst]} {change[worst]:+.2f})  "
+        miou_before, miou_after = np.nanmean(before) * 100, np.nanmean(after) * 100
+        print(f"{held:8s} {miou_before:6.2f} → {miou_after:6.2f} ({miou_after - miou_before:+.2f}; "
+              f"{CAMVID.class_names[worst]} {change[worst]:+.2f})  "
               f"offsets {' '.join(f'{b:+.2f}' for b in offsets[:CLASSES])}")
 
 
