@@ -8,7 +8,8 @@ Each input is a folder of (12, H, W) ``.npy`` CamVid probabilities (optionally `
 refiner (``--refiner``, default ``camvid``; the product's path) refines every map; every second pixel along each axis
 is kept. For each input in turn, offsets (b for the 11 classes; the void channel stays at 0) are fitted by
 coordinate ascent on a grid to the mean mIoU of the other inputs, then scored on it: the mIoU change against the
-refiner alone and the class that loses most. A tuning tool (model card, session 29): 0006R0 only, never a val list.
+refiner alone and the class that loses most. The inputs share their frames, so a held-out input is a new kind of coarse
+map, not new images. A tuning tool (model card, session 29): 0006R0 only, never a val list.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spnrefine.evaluation.metrics import SegmentationMetrics
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.labels import CAMVID
@@ -43,17 +45,18 @@ def kept_pixels(refiner: Refiner, images: Path, masks: Path, folder: Path, names
 
 
 def class_ious(confusion: np.ndarray) -> np.ndarray:
-    """(..., 12, 12) confusion (rows truth) → (..., 11) IoU, NaN for a class absent from truth and labels."""
+    """(G, 12, 12) confusions (rows truth) → (G, 11) IoU, NaN for a class absent from truth and labels: the
+    grid sweep's scoring, many confusions at once (``scored`` checks a fit with ``SegmentationMetrics``)."""
     intersection = np.diagonal(confusion, axis1=-2, axis2=-1).astype(float)
     union = confusion.sum(-1) + confusion.sum(-2) - intersection
     return np.where(union > 0, intersection / np.maximum(union, 1), np.nan)[..., :CLASSES]
 
 
 def scored(log_probs: np.ndarray, truth: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(11,) IoU of the labels argmax(log_probs + offsets)."""
-    labels = (log_probs + offsets).argmax(1)
-    channels = log_probs.shape[1]
-    return class_ious(np.bincount(truth * channels + labels, minlength=channels ** 2).reshape(channels, channels))
+    """(11,) IoU of the labels argmax(log_probs + offsets), as the project scores them (NaN: class absent)."""
+    metrics = SegmentationMetrics(CLASSES, CLASSES, boundary=False)
+    metrics.update((log_probs + offsets).argmax(1), truth)
+    return np.array([np.nan if iou is None else iou / 100 for iou in metrics.summary()["per_class_iou"].values()])
 
 
 def miou_along_grid(log_probs: np.ndarray, truth: np.ndarray, offsets: np.ndarray, c: int) -> np.ndarray:
