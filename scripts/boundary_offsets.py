@@ -36,7 +36,7 @@ from spnrefine.labels import CAMVID
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.network import IMAGE_MEAN, IMAGE_STD, MASK_FEATURES, Guidance, mask_features
 
-from camvid_tuning import tuning_parser
+from camvid_tuning import named_inputs, tuning_parser
 
 CLASSES = 11  # scored; 11 is void
 BAND = 2  # px from a region's edge (the edge pixel itself is at 1)
@@ -150,8 +150,8 @@ def train(out: Path, steps: int, coarse_features: bool) -> None:
 
 
 VARIANTS = {"k1": (1, 0.5), "k2": (2, 0.5), "k3": (3, 0.5), "k2 p>0.7": (2, 0.7)}  # k px, band probability above
-ORACLES = {"oracle k1": (1, "band directions"), "oracle k2": (2, "band directions"),  # what comes from the truth
-           "true band k1": (1, "band"), "true directions k1": (1, "directions")}
+ORACLES = {"oracle k1": (1, True, True), "oracle k2": (2, True, True),  # k px, band / directions from the truth
+           "true band k1": (1, True, False), "true directions k1": (1, False, True)}
 
 
 def score(net_file: Path, inputs: list[str], refiner_name: str, images: Path, masks: Path, names_file: Path) -> None:
@@ -161,14 +161,12 @@ def score(net_file: Path, inputs: list[str], refiner_name: str, images: Path, ma
     net.load_state_dict(saved["net"])
     net.eval()
     refiner = Refiner.load(refiner_name)
-    for spec in inputs:
-        key, _, where = spec.partition("=")
-        folder, _, own_list = where.partition(":")
+    for key, (folder, names) in named_inputs(inputs, names_file).items():
         metrics = {v: SegmentationMetrics(CLASSES, CLASSES, boundary=False)
                    for v in ["alone", *VARIANTS, *ORACLES]}
-        for name in Path(own_list or names_file).read_text().split():
+        for name in names:
             image, truth = read_image(images / name), read_label_png(masks / name)
-            coarse = np.load(Path(folder) / f"{Path(name).stem}.npy").astype(np.float32)
+            coarse = np.load(folder / f"{Path(name).stem}.npy").astype(np.float32)
             labels = np.asarray(refiner.refine(image, coarse)).argmax(0)
             with torch.no_grad():
                 tensor = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
@@ -179,9 +177,9 @@ def score(net_file: Path, inputs: list[str], refiner_name: str, images: Path, ma
             for variant, (k, threshold) in VARIANTS.items():
                 metrics[variant].update(moved(labels, band > threshold, index, k), truth)
             true_band, true_index = band_and_directions(truth)
-            for variant, (k, which) in ORACLES.items():
-                metrics[variant].update(moved(labels, true_band if "band" in which else band > 0.5,
-                                              true_index if "directions" in which else index, k), truth)
+            for variant, (k, band_from_truth, directions_from_truth) in ORACLES.items():
+                metrics[variant].update(moved(labels, true_band if band_from_truth else band > 0.5,
+                                              true_index if directions_from_truth else index, k), truth)
         summaries = {v: m.summary(CAMVID.class_names[:CLASSES]) for v, m in metrics.items()}
         alone = summaries.pop("alone")
         line = [f"{key:8s} alone {alone['miou']:.2f}"]

@@ -14,3 +14,14 @@ def tuning_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--masks", type=Path, default=Path("../shared/data/camvid/masks"))
     parser.add_argument("--list", type=Path, required=True, help="file names of the scored images")
     return parser
+
+
+def named_inputs(specs: list[str], default_list: Path) -> dict[str, tuple[Path, list[str]]]:
+    """``--input NAME=FOLDER[:LIST]`` values → {name: (folder of .npy maps, the file names scored)}; without
+    ``:LIST`` the names of ``default_list``."""
+    inputs = {}
+    for spec in specs:
+        name, _, where = spec.partition("=")
+        folder, _, names = where.partition(":")
+        inputs[name] = Path(folder), Path(names or default_list).read_text().split()
+    return inputs

@@ -24,7 +24,7 @@ from spnrefine.io.masks import read_label_png
 from spnrefine.labels import CAMVID
 from spnrefine.refiner import Refiner
 
-from camvid_tuning import tuning_parser
+from camvid_tuning import named_inputs, tuning_parser
 
 CLASSES = 11  # scored; channel 11 (void) is a label the maps may choose, never scored
 GRID = np.round(np.arange(-2, 2.0001, 0.05), 2)
@@ -93,12 +93,8 @@ def main() -> None:
     parser.add_argument("--refiner", default="camvid", help="a shipped name or a checkpoint file")
     args = parser.parse_args()
     refiner = Refiner.load(args.refiner)
-    data = {}
-    for spec in args.input:
-        name, _, where = spec.partition("=")
-        folder, _, names = where.partition(":")
-        data[name] = kept_pixels(refiner, args.images, args.masks, Path(folder),
-                                 Path(names or args.list).read_text().split())
+    data = {name: kept_pixels(refiner, args.images, args.masks, folder, names)
+            for name, (folder, names) in named_inputs(args.input, args.list).items()}
     channels = next(iter(data.values()))[0].shape[1]
     for held, (log_probs, truth) in data.items():
         offsets = fitted([v for k, v in data.items() if k != held], channels)
