@@ -416,6 +416,11 @@ def train(
         bool, typer.Option(help="The guidance CNN also predicts, per pixel, how far to raise the coarse map's second "
                                 "most likely class after propagation (--init: starts near zero, the old model).")
     ] = False,
+    neighbour_pick: Annotated[
+        bool, typer.Option(help="After propagation each pixel takes a mix of the refined map at itself and its 8 "
+                                "neighbours, its weights predicted by the guidance CNN (--init: starts at ~0.87 on "
+                                "the pixel itself).")
+    ] = False,
     lovasz: Annotated[
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")
@@ -441,6 +446,10 @@ def train(
     zoom: Annotated[
         float, typer.Option(min=1, help="Show each crop at a scale drawn log-uniformly from [1/Z, Z] (image, coarse "
                                         "map and targets resized alike). 1: as stored.")
+    ] = 1.0,
+    boundary_weight: Annotated[
+        float, typer.Option(min=1, help="Pixels within 2 px of a change of the true label weigh this much more in "
+                                        "the loss (1: all alike).")
     ] = 1.0,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
@@ -475,9 +484,10 @@ def train(
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, log_class_guidance=log_class_guidance, sharpen=sharpen,
                          lovasz=lovasz,
-                         promote_second=promote_second, balance_coarse=balance_coarse,
+                         promote_second=promote_second, neighbour_pick=neighbour_pick, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
-                         temper_network=temper_network, zoom=zoom)
+                         temper_network=temper_network, zoom=zoom,
+                         boundary_weight=boundary_weight)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -27,6 +27,11 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
+NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+"""The 3×3 offsets ``neighbour_pick`` mixes, row-major: index 4 is the pixel itself."""
+PICK_SELF_OFFSET = 4.0
+"""Added to the pixel's own logit of ``neighbour_pick``: new output channels at zero weights leave e^4 / (e^4 + 8)
+≈ 0.87 on the pixel itself."""
 PROMOTE_OFFSET = -4.0
 """The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output
 channel starts at zero weights), i.e. the model without it."""
@@ -46,6 +51,8 @@ class RefinerConfig:
     # log-boost) after propagation: a thin object a network ranked second can win where the image shows it
     log_class_guidance: bool = False  # with class_guidance: the guidance sees the class probabilities log-scaled
     # (``log_scaled``), so it tells a class a network gave 0.04 from one it gave 0.0001
+    neighbour_pick: bool = False  # True: after propagation each pixel takes a learned convex mix of the refined
+    # probabilities at itself and its 8 neighbours (which side of a boundary it belongs to, learned for the loss)
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -206,9 +213,10 @@ class SpnRefiner(nn.Module):
     @property
     def steering_channels(self) -> int:
         """S of ``steering``: the gates, then the blend logit (``pixel_blend``), the raw boost of the second class
-        (``promote_second``), then the log-power (``sharpen``)."""
+        (``promote_second``), the 9 logits of ``neighbour_pick``, then the log-power (``sharpen``)."""
         config = self.config
-        return self.gate_channels + int(config.pixel_blend) + int(config.promote_second) + int(config.sharpen)
+        return (self.gate_channels + int(config.pixel_blend) + int(config.promote_second)
+                + len(NEIGHBOURS) * int(config.neighbour_pick) + int(config.sharpen))
 
     @property
     def feature_channels(self) -> int:
@@ -239,6 +247,8 @@ class SpnRefiner(nn.Module):
         probs = self.propagated(coarse, steering, counts)
         if self.config.promote_second:
             probs = self.promoted(probs, coarse, steering)
+        if self.config.neighbour_pick:
+            probs = self.picked(probs, steering)
         if not self.needs_features:
             return torch.log(probs + EPS) if log else probs
         self._check_label_set(coarse.shape[1], counts)
@@ -250,7 +260,8 @@ class SpnRefiner(nn.Module):
     def steering(self, image: torch.Tensor, coarse: torch.Tensor, counts: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """What the guidance decides per pixel, ready for ``propagated``: (N, S, H, W) with S = iterations·12
-        normalized gates (pass, direction, neighbour), then the per-pixel blend logit (``pixel_blend``) and the
+        normalized gates (pass, direction, neighbour), then the per-pixel blend logit (``pixel_blend``), the raw
+        channels of ``promote_second`` and ``neighbour_pick``, and the
         clamped log-power (``sharpen``); plus the (N, C, H, W) full-resolution decoder features.
         Each pixel's steering depends on its neighbourhood only, so a large image can be steered window by
         window and propagated in other windows (``Refiner.refine_channels``)."""
@@ -316,6 +327,21 @@ class SpnRefiner(nn.Module):
         second = coarse.scatter(1, coarse.argmax(1, keepdim=True), -1.0).argmax(1, keepdim=True)
         logits = torch.log(probs + EPS).scatter_add(1, second, boost)
         return torch.softmax(logits, 1)
+
+    def picked(self, probs: torch.Tensor, steering: torch.Tensor) -> torch.Tensor:
+        """(N, K, H, W) refined probabilities, each pixel replaced by a convex mix of them at itself and its 8
+        neighbours (``NEIGHBOURS``; outside the image: the nearest pixel's), with the weights a softmax of 9 channels of
+        the (N, S, H, W) ``steering`` (``neighbour_pick``)."""
+        start = self.gate_channels + int(self.config.pixel_blend) + int(self.config.promote_second)
+        logits = steering[:, start:start + len(NEIGHBOURS)].clone()
+        logits[:, NEIGHBOURS.index((0, 0))] += PICK_SELF_OFFSET
+        weights = torch.softmax(logits, 1)
+        height, width = probs.shape[2:]
+        padded = F.pad(probs, (1, 1, 1, 1), mode="replicate")
+        mixed = torch.zeros_like(probs)
+        for i, (dy, dx) in enumerate(NEIGHBOURS):
+            mixed += weights[:, i:i + 1] * padded[:, :, 1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+        return mixed
 
     def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:
         """A refiner tied to a label set takes exactly its K channels, none of them shared."""

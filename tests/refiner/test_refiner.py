@@ -13,6 +13,7 @@ from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels, ProbabilityChannels
 from spnrefine.refiner.network import (
+    NEIGHBOURS,
     PROMOTE_OFFSET,
     RefinerConfig,
     SpnRefiner,
@@ -150,6 +151,38 @@ def test_a_promoting_refiner_starts_near_the_model_without_it():
     assert 0 < float(difference) < 0.01
     model(image, coarse).mean().backward()
     assert float(model.guidance.head[1].weight.grad[-1].abs().max()) > 0
+
+
+def test_a_neighbour_pick_with_one_dominant_logit_copies_that_neighbour():
+    """neighbour_pick mixes the refined map at a pixel and its 8 neighbours; a large logit on one neighbour copies it
+    (the nearest pixel's value where that neighbour lies outside the image), and the mix is differentiable."""
+    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=True, sharpen=True))
+    probs = torch.softmax(torch.randn(1, 3, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), 1)
+    start = model.gate_channels + 1  # after the gates and the blend logit
+    steering = torch.full((1, model.steering_channels, 5, 6), -50.0, dtype=torch.float64)
+    steering[:, start + NEIGHBOURS.index((1, -1))] = 50.0  # the pixel below and to the left
+    out = model.picked(probs, steering)
+    torch.testing.assert_close(out[:, :, :-1, 1:], probs[:, :, 1:, :-1])
+    torch.testing.assert_close(out[:, :, -1, 1:], probs[:, :, -1, :-1])  # below the last row: the last row
+    steering = torch.randn(1, model.steering_channels, 5, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(model.picked, (probs.clone().requires_grad_(), steering))
+
+
+def test_a_picking_refiner_starts_near_the_model_without_it():
+    """New pick channels (zero weights, as ``train --init`` widens them) leave ~0.87 of each pixel on itself: the
+    output stays a distribution near the old model's, and the channels get gradients."""
+    torch.manual_seed(0)
+    plain = SpnRefiner(RefinerConfig(width=8, pixel_blend=True))
+    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=True))
+    model.load_state_dict(widened(plain.state_dict(), model.state_dict()), strict=False)
+    image, coarse = _inputs(3)
+    with torch.no_grad():
+        out = model(image, coarse, log=False)
+        difference = (out - plain(image, coarse, log=False)).abs().max()
+    torch.testing.assert_close(out.sum(1), torch.ones_like(out[:, 0]))
+    assert 0 < float(difference) < 0.2
+    model(image, coarse).mean().backward()
+    assert float(model.guidance.head[1].weight.grad[model.gate_channels + 1:].abs().max()) > 0
 
 
 def test_batchnorm_folding_keeps_the_outputs():
