@@ -417,10 +417,10 @@ def train(
                                 "most likely class after propagation (--init: starts near zero, the old model).")
     ] = False,
     neighbour_pick: Annotated[
-        bool, typer.Option(help="After propagation each pixel takes a mix of the refined map at itself and its 8 "
-                                "neighbours, its weights predicted by the guidance CNN (--init: starts at ~0.87 on "
-                                "the pixel itself).")
-    ] = False,
+        int, typer.Option(min=0, help="R > 0: after propagation each pixel takes a mix of the refined map in its "
+                                      "(2R + 1)² window, its weights predicted by the guidance CNN (--init: most of it "
+                                      "on the pixel itself). 0: none.")
+    ] = 0,
     lovasz: Annotated[
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")

@@ -27,11 +27,14 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
-NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-"""The 3×3 offsets ``neighbour_pick`` mixes, row-major: index 4 is the pixel itself."""
 PICK_SELF_OFFSET = 4.0
 """Added to the pixel's own logit of ``neighbour_pick``: new output channels at zero weights leave e^4 / (e^4 + 8)
-≈ 0.87 on the pixel itself."""
+≈ 0.87 on the pixel itself (reach 1; reach 2: ≈ 0.69)."""
+
+
+def neighbour_offsets(reach: int) -> list[tuple[int, int]]:
+    """The (dy, dx) offsets of the (2·reach + 1)² window ``neighbour_pick`` mixes, row-major (the middle one: (0, 0))."""
+    return [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
 PROMOTE_OFFSET = -4.0
 """The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output
 channel starts at zero weights), i.e. the model without it."""
@@ -51,8 +54,8 @@ class RefinerConfig:
     # log-boost) after propagation: a thin object a network ranked second can win where the image shows it
     log_class_guidance: bool = False  # with class_guidance: the guidance sees the class probabilities log-scaled
     # (``log_scaled``), so it tells a class a network gave 0.04 from one it gave 0.0001
-    neighbour_pick: bool = False  # True: after propagation each pixel takes a learned convex mix of the refined
-    # probabilities at itself and its 8 neighbours (which side of a boundary it belongs to, learned for the loss)
+    neighbour_pick: int = 0  # r > 0: after propagation each pixel takes a learned convex mix of the refined
+    # probabilities in its (2r + 1)² window (which side of a boundary it belongs to, learned for the loss)
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -213,10 +216,10 @@ class SpnRefiner(nn.Module):
     @property
     def steering_channels(self) -> int:
         """S of ``steering``: the gates, then the blend logit (``pixel_blend``), the raw boost of the second class
-        (``promote_second``), the 9 logits of ``neighbour_pick``, then the log-power (``sharpen``)."""
+        (``promote_second``), the (2r + 1)² logits of ``neighbour_pick``, then the log-power (``sharpen``)."""
         config = self.config
         return (self.gate_channels + int(config.pixel_blend) + int(config.promote_second)
-                + len(NEIGHBOURS) * int(config.neighbour_pick) + int(config.sharpen))
+                + len(neighbour_offsets(config.neighbour_pick)) * bool(config.neighbour_pick) + int(config.sharpen))
 
     @property
     def feature_channels(self) -> int:
@@ -329,18 +332,20 @@ class SpnRefiner(nn.Module):
         return torch.softmax(logits, 1)
 
     def picked(self, probs: torch.Tensor, steering: torch.Tensor) -> torch.Tensor:
-        """(N, K, H, W) refined probabilities, each pixel replaced by a convex mix of them at itself and its 8
-        neighbours (``NEIGHBOURS``; outside the image: the nearest pixel's), with the weights a softmax of 9 channels of
-        the (N, S, H, W) ``steering`` (``neighbour_pick``)."""
+        """(N, K, H, W) refined probabilities, each pixel replaced by a convex mix of them in its window
+        (``neighbour_offsets``; outside the image: the nearest pixel's), with the weights a softmax of as many channels
+        of the (N, S, H, W) ``steering`` (``neighbour_pick``)."""
+        reach = int(self.config.neighbour_pick)
+        offsets = neighbour_offsets(reach)
         start = self.gate_channels + int(self.config.pixel_blend) + int(self.config.promote_second)
-        logits = steering[:, start:start + len(NEIGHBOURS)].clone()
-        logits[:, NEIGHBOURS.index((0, 0))] += PICK_SELF_OFFSET
+        logits = steering[:, start:start + len(offsets)].clone()
+        logits[:, offsets.index((0, 0))] += PICK_SELF_OFFSET
         weights = torch.softmax(logits, 1)
         height, width = probs.shape[2:]
-        padded = F.pad(probs, (1, 1, 1, 1), mode="replicate")
+        padded = F.pad(probs, (reach,) * 4, mode="replicate")
         mixed = torch.zeros_like(probs)
-        for i, (dy, dx) in enumerate(NEIGHBOURS):
-            mixed += weights[:, i:i + 1] * padded[:, :, 1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+        for i, (dy, dx) in enumerate(offsets):
+            mixed += weights[:, i:i + 1] * padded[:, :, reach + dy:reach + dy + height, reach + dx:reach + dx + width]
         return mixed
 
     def _check_label_set(self, channels: int, counts: torch.Tensor | None) -> None:

@@ -44,7 +44,7 @@ class TrainConfig:
     log_class_guidance: bool = False  # with class_guidance: those probabilities log-scaled (refiner.network.log_scaled)
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
-    neighbour_pick: bool = False  # the guidance also predicts, per pixel, a mix of the refined map at it and its neighbours
+    neighbour_pick: int = 0  # r > 0: the guidance also predicts, per pixel, a mix of the refined map in its (2r + 1)² window
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)

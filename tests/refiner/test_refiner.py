@@ -13,13 +13,13 @@ from spnrefine.io.checkpoints import sha256_of
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels, ProbabilityChannels
 from spnrefine.refiner.network import (
-    NEIGHBOURS,
     PROMOTE_OFFSET,
     RefinerConfig,
     SpnRefiner,
     fold_batchnorm,
     log_scaled,
     mask_features,
+    neighbour_offsets,
     sharpened,
 )
 from spnrefine.refiner.softness import is_certain, lowres_power
@@ -153,17 +153,20 @@ def test_a_promoting_refiner_starts_near_the_model_without_it():
     assert float(model.guidance.head[1].weight.grad[-1].abs().max()) > 0
 
 
-def test_a_neighbour_pick_with_one_dominant_logit_copies_that_neighbour():
-    """neighbour_pick mixes the refined map at a pixel and its 8 neighbours; a large logit on one neighbour copies it
-    (the nearest pixel's value where that neighbour lies outside the image), and the mix is differentiable."""
-    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=True, sharpen=True))
+@pytest.mark.parametrize("reach", [1, 2])
+def test_a_neighbour_pick_with_one_dominant_logit_copies_that_neighbour(reach):
+    """neighbour_pick mixes the refined map in a pixel's window; a large logit on one neighbour copies it (the
+    nearest pixel's value where that neighbour lies outside the image), and the mix is differentiable."""
+    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=reach, sharpen=True))
+    assert model.steering_channels == model.gate_channels + 1 + (2 * reach + 1) ** 2 + 1
     probs = torch.softmax(torch.randn(1, 3, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), 1)
     start = model.gate_channels + 1  # after the gates and the blend logit
     steering = torch.full((1, model.steering_channels, 5, 6), -50.0, dtype=torch.float64)
-    steering[:, start + NEIGHBOURS.index((1, -1))] = 50.0  # the pixel below and to the left
+    steering[:, start + neighbour_offsets(reach).index((1, -reach))] = 50.0  # below, ``reach`` to the left
     out = model.picked(probs, steering)
-    torch.testing.assert_close(out[:, :, :-1, 1:], probs[:, :, 1:, :-1])
-    torch.testing.assert_close(out[:, :, -1, 1:], probs[:, :, -1, :-1])  # below the last row: the last row
+    torch.testing.assert_close(out[:, :, :-1, reach:], probs[:, :, 1:, :-reach])
+    torch.testing.assert_close(out[:, :, -1, reach:], probs[:, :, -1, :-reach])  # below the last row: the last row
+    torch.testing.assert_close(out[:, :, :-1, :reach], probs[:, :, 1:, :1].expand(-1, -1, -1, reach))  # left edge
     steering = torch.randn(1, model.steering_channels, 5, 6, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(model.picked, (probs.clone().requires_grad_(), steering))
 
@@ -173,7 +176,7 @@ def test_a_picking_refiner_starts_near_the_model_without_it():
     output stays a distribution near the old model's, and the channels get gradients."""
     torch.manual_seed(0)
     plain = SpnRefiner(RefinerConfig(width=8, pixel_blend=True))
-    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=True))
+    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, neighbour_pick=1))
     model.load_state_dict(widened(plain.state_dict(), model.state_dict()), strict=False)
     image, coarse = _inputs(3)
     with torch.no_grad():
