@@ -447,10 +447,6 @@ def train(
         float, typer.Option(min=1, help="Show each crop at a scale drawn log-uniformly from [1/Z, Z] (image, coarse "
                                         "map and targets resized alike). 1: as stored.")
     ] = 1.0,
-    boundary_weight: Annotated[
-        float, typer.Option(min=1, help="Pixels within 2 px of a change of the true label weigh this much more in "
-                                        "the loss (1: all alike).")
-    ] = 1.0,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -486,8 +482,7 @@ def train(
                          lovasz=lovasz,
                          promote_second=promote_second, neighbour_pick=neighbour_pick, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
-                         temper_network=temper_network, zoom=zoom,
-                         boundary_weight=boundary_weight)
+                         temper_network=temper_network, zoom=zoom)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -33,7 +33,7 @@ PICK_SELF_OFFSET = 4.0
 
 
 def neighbour_offsets(reach: int) -> list[tuple[int, int]]:
-    """The (dy, dx) offsets of the (2·reach + 1)² window ``neighbour_pick`` mixes, row-major (the middle one: (0, 0))."""
+    """The (dy, dx) offsets of the (2·reach + 1)² window ``neighbour_pick`` mixes, row-major (the middle: (0, 0))."""
     return [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
 PROMOTE_OFFSET = -4.0
 """The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output

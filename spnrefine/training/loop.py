@@ -44,14 +44,13 @@ class TrainConfig:
     log_class_guidance: bool = False  # with class_guidance: those probabilities log-scaled (refiner.network.log_scaled)
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
-    neighbour_pick: int = 0  # r > 0: the guidance also predicts, per pixel, a mix of the refined map in its (2r + 1)² window
+    neighbour_pick: int = 0  # r > 0: the guidance also predicts a mix of the refined map in each (2r + 1)² window
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
     false_blob_margin: int | None = None  # with balance_coarse: only pixels this far (px) from their coarse label's truth
     temper_network: float = 1.0  # > 1: each network map (from a file) at a temperature in [1/this, this], log-uniform
     zoom: float = 1.0  # > 1: each crop at a scale drawn log-uniformly from [1/zoom, zoom] (data.random_crops)
-    boundary_weight: float = 1.0  # > 1: pixels within BOUNDARY_RADIUS px of a change of the true label weigh this much more
 
 
 @torch.no_grad()
@@ -77,23 +76,8 @@ def evaluate(model: SpnRefiner, cache: SampleCache, samples: list[Sample]):
     return coarse_metrics.summary()["miou"], refined_metrics.summary()["miou"]
 
 
-BOUNDARY_RADIUS = 2
-"""``boundary_weight`` weighs the pixels whose (2r + 1)² window holds two true labels (void not counted)."""
-
-
-def near_true_boundary(targets: torch.Tensor, radius: int = BOUNDARY_RADIUS) -> torch.Tensor:
-    """(B, H, W) targets (with IGNORE) → (B, H, W) bool: two true labels lie within ``radius`` px (a square)."""
-    valid = targets != IGNORE
-    labels = targets.masked_fill(~valid, 0).float()[:, None]
-    window = 2 * radius + 1
-    largest = F.max_pool2d(labels.masked_fill(~valid[:, None], -1), window, stride=1, padding=radius)
-    smallest = -F.max_pool2d((-labels).masked_fill(~valid[:, None], -1e9), window, stride=1, padding=radius)
-    return (largest > smallest)[:, 0] & valid
-
-
 def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
-                 coarse_labels: torch.Tensor | None = None, margin: int | None = None,
-                 boundary_weight: float = 1.0) -> torch.Tensor:
+                 coarse_labels: torch.Tensor | None = None, margin: int | None = None) -> torch.Tensor:
     """NLL where each pixel weighs (share of its class in its own crop) ** -power, normalized to mean 1.
 
     log_probs (B, K, H, W), targets (B, H, W) with IGNORE. Shares are counted per crop, so the weights
@@ -103,15 +87,13 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
     false blob) counts as much as one missed, so the refiner learns to remove a small class as well as grow it.
     margin: the coarse label's weight only where that class is truly nowhere within ``margin`` px (a blob, not
     the over-wide edge of a thin object, which growing and shrinking trade evenly).
-    boundary_weight: pixels near a change of the true label (``near_true_boundary``) weigh this much more.
     """
     loss = F.nll_loss(log_probs, targets, ignore_index=IGNORE, reduction="none")
     valid = targets != IGNORE
     if not valid.any():
         return loss.sum() * 0
-    near = torch.where(near_true_boundary(targets), boundary_weight, 1.0) if boundary_weight != 1 else None
     if power == 0:
-        return loss[valid].mean() if near is None else (loss * near)[valid].sum() / near[valid].sum()
+        return loss[valid].mean()
     far = None
     if coarse_labels is not None and margin is not None:
         far = ~_near_own_class(targets, coarse_labels, log_probs.shape[1], margin)
@@ -123,8 +105,6 @@ def balanced_nll(log_probs: torch.Tensor, targets: torch.Tensor, power: float,
                 by_coarse = torch.maximum(crop_weights, _share_weights(coarse_labels[b][valid[b]], power))
                 crop_weights = by_coarse if far is None else torch.where(far[b][valid[b]], by_coarse, crop_weights)
             weights[b][valid[b]] = crop_weights
-    if near is not None:
-        weights = weights * near
     weights = weights / weights[valid].mean()
     return (loss * weights)[valid].mean()
 
@@ -257,7 +237,7 @@ def train(
             log_probs = model(images, coarse)
             by_coarse = config.balance_coarse and (config.balance_synthesized or batch[0].coarse is not None)
             loss = balanced_nll(log_probs, masks, config.class_balance, coarse.argmax(1) if by_coarse else None,
-                                config.false_blob_margin, config.boundary_weight)
+                                config.false_blob_margin)
             if config.lovasz:
                 loss = loss + config.lovasz * lovasz_softmax(log_probs.exp(), masks)
             optimizer.zero_grad()

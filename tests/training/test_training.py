@@ -112,26 +112,6 @@ def test_a_false_blob_margin_spares_the_over_wide_edge_of_a_thin_object_but_not_
     torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, blob, margin=8), by_truth)  # all within 8 px
 
 
-def test_a_boundary_weight_weighs_the_pixels_within_two_px_of_a_true_label_change():
-    from spnrefine.training.data import IGNORE
-    from spnrefine.training.loop import balanced_nll, near_true_boundary
-
-    targets = torch.zeros((1, 8, 10), dtype=torch.long)
-    targets[0, :, 6:] = 1
-    targets[0, 0] = IGNORE  # void is no label: no band along it
-    near = near_true_boundary(targets)
-    assert near[0, 1:].any(0).nonzero().flatten().tolist() == [4, 5, 6, 7] and not near[0, 0].any()
-    assert bool(near[0, 1:, 4:8].all())
-    log_probs = torch.log_softmax(torch.randn((1, 2, 8, 10), generator=torch.Generator().manual_seed(0)), 1)
-    loss = torch.nn.functional.nll_loss(log_probs, targets, ignore_index=IGNORE, reduction="none")[0]
-    inside, outside = loss[near[0]], loss[(targets[0] != IGNORE) & ~near[0]]
-    expected = (3 * inside.sum() + outside.sum()) / (3 * inside.numel() + outside.numel())
-    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.0, boundary_weight=3.0), expected)
-    torch.testing.assert_close(balanced_nll(log_probs, targets, 0.5, boundary_weight=1.0),
-                               balanced_nll(log_probs, targets, 0.5))
-    assert balanced_nll(log_probs, targets, 0.5, boundary_weight=3.0) != balanced_nll(log_probs, targets, 0.5)
-
-
 def test_balancing_by_the_coarse_label_can_be_left_off_for_synthesized_coarse_maps(tmp_path):
     """Every batch here is synthesized: with --no-balance-synthesized the coarse labels weigh nothing (the losses of
     a run without --balance-coarse), with the default they do."""
