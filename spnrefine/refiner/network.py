@@ -9,7 +9,9 @@ A refiner made for one label set (``classes``) may also let the guidance see the
 class head (``class_head``). Optionally the guidance also predicts a per-pixel power that sharpens the coarse
 input before propagation (``sharpen``: helps masks that are merely low-resolution; models/README.md), and/or a
 per-pixel boost of the coarse map's runner-up class after propagation (``promote_second``: propagation moves a
-class but cannot create one; a thin object a network ranked second can win where the image shows it).
+class but cannot create one; a thin object a network ranked second can win where the image shows it), and/or a
+per-pixel mix of the refined map over a small window (``neighbour_pick``: which side of a boundary a pixel belongs
+to, learned for the loss).
 """
 
 from __future__ import annotations
@@ -27,17 +29,12 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 MASK_FEATURES = 4
 EPS = 1e-6
-PICK_SELF_OFFSET = 4.0
-"""Added to the pixel's own logit of ``neighbour_pick``: new output channels at zero weights leave e^4 / (e^4 + 8)
-≈ 0.87 on the pixel itself (reach 1; reach 2: ≈ 0.69)."""
-
-
-def neighbour_offsets(reach: int) -> list[tuple[int, int]]:
-    """The (dy, dx) offsets of the (2·reach + 1)² window ``neighbour_pick`` mixes, row-major (the middle: (0, 0))."""
-    return [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
 PROMOTE_OFFSET = -4.0
 """The log-boost of ``promote_second`` is softplus(raw + this): ~0.02 where the raw output is 0 (a new output
 channel starts at zero weights), i.e. the model without it."""
+PICK_SELF_OFFSET = 4.0
+"""Added to the pixel's own logit of ``neighbour_pick``: new output channels at zero weights leave e^4 / (e^4 + 8)
+≈ 0.87 on the pixel itself (reach 1; reach 2: ≈ 0.69)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,11 @@ class RefinerConfig:
     # (``log_scaled``), so it tells a class a network gave 0.04 from one it gave 0.0001
     neighbour_pick: int = 0  # r > 0: after propagation each pixel takes a learned convex mix of the refined
     # probabilities in its (2r + 1)² window (which side of a boundary it belongs to, learned for the loss)
+
+
+def neighbour_offsets(reach: int) -> list[tuple[int, int]]:
+    """The (dy, dx) offsets of the (2·reach + 1)² window ``neighbour_pick`` mixes, row-major (the middle: (0, 0))."""
+    return [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
 
 
 def mask_features(probs: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
@@ -219,7 +221,7 @@ class SpnRefiner(nn.Module):
         (``promote_second``), the (2r + 1)² logits of ``neighbour_pick``, then the log-power (``sharpen``)."""
         config = self.config
         return (self.gate_channels + int(config.pixel_blend) + int(config.promote_second)
-                + len(neighbour_offsets(config.neighbour_pick)) * bool(config.neighbour_pick) + int(config.sharpen))
+                + (2 * config.neighbour_pick + 1) ** 2 * bool(config.neighbour_pick) + int(config.sharpen))
 
     @property
     def feature_channels(self) -> int:
@@ -264,8 +266,8 @@ class SpnRefiner(nn.Module):
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """What the guidance decides per pixel, ready for ``propagated``: (N, S, H, W) with S = iterations·12
         normalized gates (pass, direction, neighbour), then the per-pixel blend logit (``pixel_blend``), the raw
-        channels of ``promote_second`` and ``neighbour_pick``, and the
-        clamped log-power (``sharpen``); plus the (N, C, H, W) full-resolution decoder features.
+        channels of ``promote_second`` and ``neighbour_pick``, and the clamped log-power (``sharpen``); plus the
+        (N, C, H, W) full-resolution decoder features.
         Each pixel's steering depends on its neighbourhood only, so a large image can be steered window by
         window and propagated in other windows (``Refiner.refine_channels``)."""
         raw, decoded = self.guidance(self.guidance_input(image, coarse, counts))
