@@ -221,7 +221,13 @@ class SpnRefiner(nn.Module):
         (``promote_second``), the (2r + 1)² logits of ``neighbour_pick``, then the log-power (``sharpen``)."""
         config = self.config
         return (self.gate_channels + int(config.pixel_blend) + int(config.promote_second)
-                + (2 * config.neighbour_pick + 1) ** 2 * bool(config.neighbour_pick) + int(config.sharpen))
+                + self.pick_channels + int(config.sharpen))
+
+    @property
+    def pick_channels(self) -> int:
+        """Steering channels of ``neighbour_pick``: one logit per offset of its window (0 without it)."""
+        reach = int(self.config.neighbour_pick)
+        return len(neighbour_offsets(reach)) if reach else 0
 
     @property
     def feature_channels(self) -> int:
@@ -340,7 +346,7 @@ class SpnRefiner(nn.Module):
         reach = int(self.config.neighbour_pick)
         offsets = neighbour_offsets(reach)
         start = self.gate_channels + int(self.config.pixel_blend) + int(self.config.promote_second)
-        logits = steering[:, start:start + len(offsets)].clone()
+        logits = steering[:, start:start + self.pick_channels].clone()
         logits[:, offsets.index((0, 0))] += PICK_SELF_OFFSET
         weights = torch.softmax(logits, 1)
         height, width = probs.shape[2:]
