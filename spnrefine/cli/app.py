@@ -421,11 +421,6 @@ def train(
                                       "(2R + 1)² window, its weights predicted by the guidance CNN (--init: most of it "
                                       "on the pixel itself). 0: none.")
     ] = 0,
-    region_vote: Annotated[
-        bool, typer.Option(help="Before propagation, a learned long-range vote of the coarse map over 8 px cells "
-                                "(weighted by learned appearance similarity and distance) is mixed into it per "
-                                "pixel (--init: a share of ~2% at the start).")
-    ] = False,
     lovasz: Annotated[
         float, typer.Option(min=0, help="Add the Lovász-softmax loss (a surrogate of 1 - IoU per class present "
                                         "in a crop) with this weight to the NLL (0: NLL only).")
@@ -485,8 +480,7 @@ def train(
                          class_balance=class_balance, iterations=iterations, class_head=class_head,
                          class_guidance=class_guidance, log_class_guidance=log_class_guidance, sharpen=sharpen,
                          lovasz=lovasz,
-                         promote_second=promote_second, neighbour_pick=neighbour_pick, region_vote=region_vote,
-                         balance_coarse=balance_coarse,
+                         promote_second=promote_second, neighbour_pick=neighbour_pick, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
                          temper_network=temper_network, zoom=zoom)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)

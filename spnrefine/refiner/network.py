@@ -11,13 +11,11 @@ input before propagation (``sharpen``: helps masks that are merely low-resolutio
 per-pixel boost of the coarse map's runner-up class after propagation (``promote_second``: propagation moves a
 class but cannot create one; a thin object a network ranked second can win where the image shows it), and/or a
 per-pixel mix of the refined map over a small window (``neighbour_pick``: which side of a boundary a pixel belongs
-to, learned for the loss), and/or a long-range vote mixed into the coarse map before propagation (``region_vote``:
-a region relabelled by what similar-looking cells around it say, learned for the loss; dense CRF's strength).
+to, learned for the loss).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -37,14 +35,6 @@ channel starts at zero weights), i.e. the model without it."""
 PICK_SELF_OFFSET = 4.0
 """Added to the pixel's own logit of ``neighbour_pick``: new output channels at zero weights leave e^4 / (e^4 + 8)
 ≈ 0.87 on the pixel itself (reach 1; reach 2: ≈ 0.69)."""
-VOTE_CELL = 8
-"""``region_vote`` runs on cells of this many pixels a side (the guidance's coarsest stride)."""
-VOTE_EMBEDDING = 16
-"""Channels of the embedding whose dot products weigh ``region_vote``'s cells."""
-VOTE_REACH = 10.0
-"""Initial spatial scale σ of ``region_vote``, cells (80 px): a cell's vote weight falls as exp(−d² / 2σ²)."""
-VOTE_OFFSET = -4.0
-"""Added to the per-pixel logit of the vote's share: a zero-initialized mix leaves sigmoid(−4) ≈ 0.018 on the vote."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +53,6 @@ class RefinerConfig:
     # (``log_scaled``), so it tells a class a network gave 0.04 from one it gave 0.0001
     neighbour_pick: int = 0  # r > 0: after propagation each pixel takes a learned convex mix of the refined
     # probabilities in its (2r + 1)² window (which side of a boundary it belongs to, learned for the loss)
-    region_vote: bool = False  # True: before propagation, a learned long-range vote of the coarse map over cells of
-    # VOTE_CELL px (weights: embedding similarity and distance) is mixed into it per pixel (``SpnRefiner.voted``)
 
 
 def neighbour_offsets(reach: int) -> list[tuple[int, int]]:
@@ -115,16 +103,6 @@ def sharpened(probs: torch.Tensor, log_power: torch.Tensor, counts: torch.Tensor
     if counts is not None:
         logits = logits + (1 - power) * torch.log(counts.to(probs.dtype)).view(1, -1, 1, 1)
     return torch.softmax(logits, 1)
-
-
-@functools.lru_cache(maxsize=8)
-def cell_distances(rows: int, cols: int, device: torch.device) -> torch.Tensor:
-    """(M, M) squared distances between the cells of a rows × cols grid (M = rows · cols, row-major), float32
-    (made outside inference mode: a cached tensor may meet autograd later)."""
-    with torch.inference_mode(False):
-        grid = torch.stack(torch.meshgrid(torch.arange(rows, device=device), torch.arange(cols, device=device),
-                                          indexing="ij"), -1).reshape(-1, 1, 2)
-        return (grid - grid.transpose(0, 1)).square().sum(-1).float()
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -214,13 +192,7 @@ class SpnRefiner(nn.Module):
             nn.init.zeros_(self.guidance.head[1].bias[-1])
         self.guidance.to(memory_format=torch.channels_last)
         self.keep_coarse = nn.Parameter(torch.tensor(-2.0))  # logit of the weight left on the coarse input
-        if config.region_vote:
-            self.vote_embedding = nn.Conv2d(self.feature_channels, VOTE_EMBEDDING, 1)
-            self.vote_mix = nn.Conv2d(self.feature_channels, 1, 1)
-            nn.init.zeros_(self.vote_mix.weight)
-            nn.init.zeros_(self.vote_mix.bias)
-            self.vote_log_reach = nn.Parameter(torch.tensor(math.log(VOTE_REACH)))
-        if self.has_class_head:
+        if self.needs_features:
             self.correction = nn.Sequential(_conv(self.feature_channels + config.classes, config.width),
                                             nn.Conv2d(config.width, config.classes, 1))
             nn.init.zeros_(self.correction[1].weight)
@@ -263,14 +235,9 @@ class SpnRefiner(nn.Module):
         return self.config.width + self.config.width // 2
 
     @property
-    def has_class_head(self) -> bool:
-        """Whether a K-class correction head follows propagation."""
-        return bool(self.config.classes and self.config.class_head)
-
-    @property
     def needs_features(self) -> bool:
-        """Whether ``finished`` reads the decoder features (the class head and the region vote do)."""
-        return self.has_class_head or self.config.region_vote
+        """Whether ``finished`` reads the decoder features (the class head does)."""
+        return bool(self.config.classes and self.config.class_head)
 
     def start_scans_inside(self, steering: torch.Tensor, directions: list[str]) -> None:
         """Make each scan of ``directions`` start at the window's first line from the input there (its gates 0),
@@ -288,14 +255,12 @@ class SpnRefiner(nn.Module):
         """The second half of ``forward``: (N, K, H, W) coarse probabilities, their (N, S, H, W) ``steering``
         and (N, C, H, W) decoder features (read only if ``needs_features``) → (N, K, H, W) log-probabilities,
         or probabilities if not ``log``."""
-        if self.config.region_vote:
-            coarse = self.voted(coarse, decoded)
         probs = self.propagated(coarse, steering, counts)
         if self.config.promote_second:
             probs = self.promoted(probs, coarse, steering)
         if self.config.neighbour_pick:
             probs = self.picked(probs, steering)
-        if not self.has_class_head:
+        if not self.needs_features:
             return torch.log(probs + EPS) if log else probs
         self._check_label_set(coarse.shape[1], counts)
         log_probs = torch.log(probs + EPS)
@@ -373,24 +338,6 @@ class SpnRefiner(nn.Module):
         second = coarse.scatter(1, coarse.argmax(1, keepdim=True), -1.0).argmax(1, keepdim=True)
         logits = torch.log(probs + EPS).scatter_add(1, second, boost)
         return torch.softmax(logits, 1)
-
-    def voted(self, coarse: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
-        """(N, K, H, W) coarse probabilities with a long-range vote mixed in (``region_vote``), from (N, C, H, W)
-        decoder features. On cells of VOTE_CELL px (the map and the features averaged), cell i takes the mean of
-        every cell j's probabilities weighted by softmax_j(e_i · e_j − d_ij² / 2σ²); the vote, upsampled
-        bilinearly, replaces a share sigmoid(mix + VOTE_OFFSET) of the coarse map per pixel. Over the window given:
-        a large image is voted per propagation window (``Refiner``), as training votes per crop."""
-        height, width = coarse.shape[2:]
-        cells = F.avg_pool2d(decoded, VOTE_CELL, ceil_mode=True)
-        rows, cols = cells.shape[2:]
-        embedding = self.vote_embedding(cells).flatten(2)  # (N, E, M)
-        spread = 0.5 * torch.exp(-2 * self.vote_log_reach)  # 1 / 2σ²
-        logits = embedding.transpose(1, 2) @ embedding - cell_distances(rows, cols, coarse.device) * spread
-        cell_probs = F.avg_pool2d(coarse, VOTE_CELL, ceil_mode=True).flatten(2)  # (N, K, M)
-        votes = (cell_probs @ torch.softmax(logits, 2).transpose(1, 2)).unflatten(2, (rows, cols))
-        votes = F.interpolate(votes, size=(height, width), mode="bilinear", align_corners=False)
-        share = torch.sigmoid(self.vote_mix(decoded) + VOTE_OFFSET)
-        return torch.lerp(coarse, votes, share)
 
     def picked(self, probs: torch.Tensor, steering: torch.Tensor) -> torch.Tensor:
         """(N, K, H, W) refined probabilities, each pixel replaced by a convex mix of them in its window

@@ -45,7 +45,6 @@ class TrainConfig:
     sharpen: bool = False  # the guidance also predicts, per pixel, a power that sharpens the coarse input
     promote_second: bool = False  # the guidance also predicts, per pixel, a boost of the coarse map's second class
     neighbour_pick: int = 0  # r > 0: the guidance also predicts a mix of the refined map in each (2r + 1)² window
-    region_vote: bool = False  # a learned long-range vote of the coarse map is mixed into it before propagation
     lovasz: float = 0.0  # weight of the Lovász-softmax loss (a surrogate of 1 − IoU per class) added to the NLL
     balance_coarse: bool = False  # with class_balance: a pixel also weighs as much as its coarse label's share says
     balance_synthesized: bool = True  # with balance_coarse: on batches of synthesized coarse maps too (else a network's)
@@ -198,7 +197,6 @@ def train(
                                      iterations=config.iterations, class_head=config.class_head,
                                      class_guidance=config.class_guidance, sharpen=config.sharpen,
                                      promote_second=config.promote_second, neighbour_pick=config.neighbour_pick,
-                                     region_vote=config.region_vote,
                                      log_class_guidance=config.log_class_guidance))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(

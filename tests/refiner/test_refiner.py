@@ -14,7 +14,6 @@ from spnrefine.refiner import Refiner
 from spnrefine.refiner.channels import LabelChannels, ProbabilityChannels
 from spnrefine.refiner.network import (
     PROMOTE_OFFSET,
-    VOTE_CELL,
     RefinerConfig,
     SpnRefiner,
     fold_batchnorm,
@@ -187,56 +186,6 @@ def test_a_picking_refiner_starts_near_the_model_without_it():
     assert 0 < float(difference) < 0.2
     model(image, coarse).mean().backward()
     assert float(model.guidance.head[1].weight.grad[model.gate_channels + 1:].abs().max()) > 0
-
-
-def _voting_refiner(log_reach: float, mix_bias: float) -> SpnRefiner:
-    """A region-voting refiner in float64 with its embedding switched off (every cell alike but for distance)."""
-    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, region_vote=True)).double()
-    with torch.no_grad():
-        model.vote_embedding.weight.zero_()
-        model.vote_embedding.bias.zero_()
-        model.vote_log_reach.fill_(log_reach)
-        model.vote_mix.bias.fill_(mix_bias)
-    return model
-
-
-def test_a_region_vote_over_alike_cells_is_their_mean_and_a_narrow_one_their_own():
-    """With every cell's embedding alike, a wide reach gives each pixel the window's mean probabilities, a narrow
-    one its own cell's mean (upsampled bilinearly); the share follows the mix logit."""
-    generator = torch.Generator().manual_seed(0)
-    coarse = torch.softmax(torch.randn(1, 3, 3 * VOTE_CELL, 4 * VOTE_CELL, dtype=torch.float64, generator=generator), 1)
-    decoded = torch.randn(1, 12, 3 * VOTE_CELL, 4 * VOTE_CELL, dtype=torch.float64, generator=generator)
-    wide = _voting_refiner(math.log(1e4), 30.0)
-    torch.testing.assert_close(wide.voted(coarse, decoded), coarse.mean((2, 3), keepdim=True).expand_as(coarse))
-    narrow = _voting_refiner(math.log(0.05), 30.0)
-    cells = torch.nn.functional.avg_pool2d(coarse, VOTE_CELL)
-    expected = torch.nn.functional.interpolate(cells, size=coarse.shape[2:], mode="bilinear", align_corners=False)
-    torch.testing.assert_close(narrow.voted(coarse, decoded), expected)
-    off = _voting_refiner(math.log(1e4), -30.0)
-    torch.testing.assert_close(off.voted(coarse, decoded), coarse)
-
-
-def test_a_region_vote_is_differentiable_and_starts_near_the_model_without_it():
-    """gradcheck of the vote in float64 (embedding, reach and mix live); a new vote (zero mix, as ``train --init``
-    leaves it) moves the output a little, keeps it a distribution, and its parameters get gradients."""
-    torch.manual_seed(0)
-    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, region_vote=True)).double()
-    generator = torch.Generator().manual_seed(1)
-    coarse = torch.softmax(torch.randn(1, 3, 11, 13, dtype=torch.float64, generator=generator), 1)
-    decoded = torch.randn(1, model.feature_channels, 11, 13, dtype=torch.float64, generator=generator)
-    assert torch.autograd.gradcheck(model.voted, (coarse.requires_grad_(), decoded.requires_grad_()))
-    plain = SpnRefiner(RefinerConfig(width=8, pixel_blend=True))
-    model = SpnRefiner(RefinerConfig(width=8, pixel_blend=True, region_vote=True))
-    model.load_state_dict(widened(plain.state_dict(), model.state_dict()), strict=False)
-    image, coarse = _inputs(3, size=(2, 24, 32))
-    with torch.no_grad():
-        out = model(image, coarse, log=False)
-        difference = (out - plain(image, coarse, log=False)).abs().max()
-    torch.testing.assert_close(out.sum(1), torch.ones_like(out[:, 0]))
-    assert 0 < float(difference) < 0.05
-    model(image, coarse).mean().backward()
-    for parameter in (model.vote_embedding.weight, model.vote_mix.weight, model.vote_log_reach):
-        assert float(parameter.grad.abs().max()) > 0
 
 
 def test_batchnorm_folding_keeps_the_outputs():

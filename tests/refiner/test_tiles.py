@@ -108,13 +108,11 @@ def test_refinement_in_windows_of_a_real_image_has_no_seams():
 
 
 @pytest.mark.parametrize("config", [RefinerConfig(), RefinerConfig(classes=3, class_guidance=True),
-                                    RefinerConfig(pixel_blend=True, sharpen=True, iterations=2),
-                                    RefinerConfig(region_vote=True)],
-                         ids=["agnostic", "class-head", "blend-sharpen-two-passes", "region-vote"])
+                                    RefinerConfig(pixel_blend=True, sharpen=True, iterations=2)],
+                         ids=["agnostic", "class-head", "blend-sharpen-two-passes"])
 def test_windows_are_wired_for_every_kind_of_refiner(config):
     """One window: exactly the network's forward; small windows: probabilities all the same (the steering, the
-    blend and sharpening channels and the decoder features of the class head and the region vote reach the windows
-    that propagate)."""
+    blend and sharpening channels and the class head's features reach the windows that propagate)."""
     torch.manual_seed(0)
     model = SpnRefiner(config).eval()
     for parameter in model.parameters():  # no zero-initialized head: every channel of the steering matters
