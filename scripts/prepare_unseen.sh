@@ -4,8 +4,8 @@
 # - without 0006R0 (8000 steps) → runs/unseen_tune: its outputs on 0006R0 (a tuning input of scripts/tune_refiners.sh)
 # - without 0016E5 (2500 steps) → runs/unseen_fit: its outputs on the 0016E5 frames of runs/camvid_fit.txt (a training
 #   source: runs/camvid_fit_0016E5.txt lists them; no val frame, none within ±300 of val)
-# A network committed as models/runs/espnet_without_SEQUENCE.pth (0006R0's, session 32) is used as it is: its outputs
-# take a minute. Otherwise, or with RETRAIN=1, it is trained in runs/ (resumable; without 0006R0 ~75 minutes of this
+# A network committed as models/runs/espnet_without_SEQUENCE.pth (both, session 32) is used as it is: their outputs
+# take two minutes. Otherwise, or with RETRAIN=1, it is trained in runs/ (resumable; without 0006R0 ~75 minutes of this
 # 2-core CPU, without 0016E5 ~25).
 set -euo pipefail
 grep ^0016E5 runs/camvid_fit.txt > runs/camvid_fit_0016E5.txt
