@@ -1,0 +1,66 @@
+"""Write the probabilities of a backbone whose weights carry noise (training inputs for the refiner).
+
+    python scripts/noisy_backbone_coarse.py --images DIR --list FILE --out DIR [--copies 2] [--sigma 0.08 0.12]
+
+For each copy, every convolution weight's channel c (first dimension: a convolution's output, a transposed one's
+input) is scaled by exp(sigma * e_c), e_c ~ N(0, 1), sigma drawn uniformly from the given range: the network's own kind of errors (whole regions and far-off boundaries, not
+only blur), at a level set by sigma, on images it may have seen. Copy i of image NAME goes to OUT/v{i}/STEM.npy
+as float16 (K, H, W). Deterministic per (seed, name, copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from spnrefine.backbones import load_backbone, predict_probabilities
+from spnrefine.io.images import read_image
+from spnrefine.io.writers import write_npy
+
+
+def scale_output_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor], sigma: float,
+                          rng: np.random.Generator) -> None:
+    """Set every 4-D weight (C, ·, kh, kw) of ``model`` to its ``clean`` value times exp(sigma * e), one e ~ N(0, 1)
+    per channel c of the first dimension."""
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            if weight.dim() != 4:
+                continue
+            noise = torch.from_numpy(rng.standard_normal(weight.shape[0])).to(weight.dtype)
+            weight.copy_(clean[name] * torch.exp(sigma * noise).view(-1, 1, 1, 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--list", type=Path, required=True, help="image file names, one per line")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--backbone", default="espnet-camvid")
+    parser.add_argument("--weights", type=Path, default=Path("../shared/weights/espnet_camvid.pth"))
+    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--sigma", type=float, nargs=2, default=(0.08, 0.12), metavar=("LOW", "HIGH"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    backbone = load_backbone(args.backbone, args.weights)
+    clean = {name: weight.detach().clone() for name, weight in backbone.model.named_parameters()}
+    names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
+    for name in tqdm(names, unit="img"):
+        image = read_image(args.images / name)
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
+        for copy in range(args.copies):
+            path = args.out / f"v{copy}" / f"{Path(name).stem}.npy"
+            if path.is_file():
+                continue
+            rng = np.random.default_rng([args.seed, key, copy])
+            scale_output_channels(backbone.model, clean, rng.uniform(*args.sigma), rng)
+            probs = predict_probabilities(backbone, [image])[0].numpy()
+            write_npy(path, probs.astype(np.float16))
+
+
+if __name__ == "__main__":
+    main()
