@@ -3,9 +3,10 @@
     python scripts/noisy_backbone_coarse.py --images DIR --list FILE --out DIR [--copies 2] [--sigma 0.08 0.12]
 
 For each copy, every convolution weight's channel c (first dimension: a convolution's output, a transposed one's
-input) is scaled by exp(sigma * e_c), e_c ~ N(0, 1), sigma drawn uniformly from the given range: the network's own kind of errors (whole regions and far-off boundaries, not
-only blur), at a level set by sigma, on images it may have seen. Copy i of image NAME goes to OUT/v{i}/STEM.npy
-as float16 (K, H, W). Deterministic per (seed, name, copy).
+input) is scaled by exp(sigma * e_c), e_c ~ N(0, 1), sigma drawn uniformly from the given range: errors of the
+network's own kind (whole regions and far-off boundaries, not only blur), at a level set by sigma, on images it
+may have seen. Copy i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, W). Deterministic per
+(seed, name, copy).
 """
 
 from __future__ import annotations
