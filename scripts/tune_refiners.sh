@@ -4,8 +4,10 @@
 # ESPNet on mildly degraded copies (runs/degraded_tune/v0: its val level), on strongly degraded copies
 # (runs/degraded_tune_strong/v0: its level on unseen sequences), ESPNet's own outputs (runs/espnet), the same averaged
 # over test-time augmentation (runs/espnet_tta_tune), an ESPNet that never saw 0006R0 (runs/unseen_tune, from
-# scripts/prepare_unseen.sh), ground truth at ×8 low resolution, and "blocks" (not in the default set: the 51 frames of
-# 0006R0's blocks by an ESPNet fine-tuned without them, runs/blocks_tune from scripts/prepare_blocks.sh).
+# scripts/prepare_unseen.sh), ground truth at ×8 low resolution. Not in the default set: "blocks" (the 51 frames of
+# 0006R0's blocks by an ESPNet fine-tuned without them, runs/blocks_tune from scripts/prepare_blocks.sh) and "noisy"
+# (ESPNet with noise in its weights, runs/noisy_tune/v0: python scripts/noisy_backbone_coarse.py --images
+# ../shared/data/camvid/images --list runs/camvid_tune.txt --out runs/noisy_tune --copies 1).
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
 # INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25;
@@ -24,7 +26,8 @@ for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); done
 common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
         --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
-                   [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres [blocks]=runs/blocks_tune)
+                   [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres [blocks]=runs/blocks_tune
+                   [noisy]=runs/noisy_tune/v0)
 declare -A lists=([blocks]=runs/blocks_tune.txt)  # every other input: all 101 images of 0006R0
 for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
