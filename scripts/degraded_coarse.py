@@ -8,15 +8,10 @@ Variant i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, W). Determin
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
 from spnrefine.backbones import load_backbone
-from spnrefine.io.images import read_image
-from spnrefine.io.writers import write_npy
+from spnrefine.training.copies import write_coarse_copies
 from spnrefine.training.degrade import DEGRADATIONS, degraded_probabilities
 
 
@@ -34,16 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, args.weights)
     names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
-    for name in tqdm(names, unit="img"):
-        image = read_image(args.images / name)
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
-        for variant in range(args.variants):
-            path = args.out / f"v{variant}" / f"{Path(name).stem}.npy"
-            if path.is_file():
-                continue
-            rng = np.random.default_rng([args.seed, key, variant])
-            probs = degraded_probabilities(backbone, image, rng, DEGRADATIONS[args.strength])
-            write_npy(path, probs.astype(np.float16))
+    how = DEGRADATIONS[args.strength]
+    write_coarse_copies(args.images, names, args.out, args.variants, args.seed,
+                        lambda image, rng: degraded_probabilities(backbone, image, rng, how))
 
 
 if __name__ == "__main__":

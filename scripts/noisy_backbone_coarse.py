@@ -12,16 +12,13 @@ may have seen. Copy i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, 
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from spnrefine.backbones import load_backbone, predict_probabilities
-from spnrefine.io.images import read_image
-from spnrefine.io.writers import write_npy
+from spnrefine.training.copies import write_coarse_copies
 
 
 def scale_output_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor], sigma: float,
@@ -49,18 +46,13 @@ def main() -> None:
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, args.weights)
     clean = {name: weight.detach().clone() for name, weight in backbone.model.named_parameters()}
+
+    def noisy_probabilities(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        scale_output_channels(backbone.model, clean, rng.uniform(*args.sigma), rng)
+        return predict_probabilities(backbone, [image])[0].numpy()
+
     names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
-    for name in tqdm(names, unit="img"):
-        image = read_image(args.images / name)
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
-        for copy in range(args.copies):
-            path = args.out / f"v{copy}" / f"{Path(name).stem}.npy"
-            if path.is_file():
-                continue
-            rng = np.random.default_rng([args.seed, key, copy])
-            scale_output_channels(backbone.model, clean, rng.uniform(*args.sigma), rng)
-            probs = predict_probabilities(backbone, [image])[0].numpy()
-            write_npy(path, probs.astype(np.float16))
+    write_coarse_copies(args.images, names, args.out, args.copies, args.seed, noisy_probabilities)
 
 
 if __name__ == "__main__":
