@@ -7,23 +7,14 @@ Variant i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, W). Determin
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from spnrefine.backbones import load_backbone
-from spnrefine.training.copies import write_coarse_copies
+from spnrefine.training.copies import copy_writer_parser, write_coarse_copies
 from spnrefine.training.degrade import DEGRADATIONS, degraded_probabilities
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, required=True)
-    parser.add_argument("--list", type=Path, required=True, help="image file names, one per line")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--backbone", default="espnet-camvid")
-    parser.add_argument("--weights", type=Path, default=Path("../shared/weights/espnet_camvid.pth"))
+    parser = copy_writer_parser(__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strength", choices=sorted(DEGRADATIONS), default="mild",
                         help="mild: ESPNet near its val level; strong: near its level on unseen sequences")
     args = parser.parse_args()

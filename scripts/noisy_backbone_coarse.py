@@ -11,14 +11,11 @@ may have seen. Copy i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, 
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from spnrefine.backbones import load_backbone, predict_probabilities
-from spnrefine.training.copies import write_coarse_copies
+from spnrefine.training.copies import copy_writer_parser, write_coarse_copies
 
 
 def scale_output_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor], sigma: float,
@@ -34,15 +31,9 @@ def scale_output_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, required=True)
-    parser.add_argument("--list", type=Path, required=True, help="image file names, one per line")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--backbone", default="espnet-camvid")
-    parser.add_argument("--weights", type=Path, default=Path("../shared/weights/espnet_camvid.pth"))
+    parser = copy_writer_parser(__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--sigma", type=float, nargs=2, default=(0.08, 0.12), metavar=("LOW", "HIGH"))
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, args.weights)
     clean = {name: weight.detach().clone() for name, weight in backbone.model.named_parameters()}

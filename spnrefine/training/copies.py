@@ -6,6 +6,7 @@ same whichever images or copies are made with it, and a rerun skips the copies a
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,19 @@ from tqdm import tqdm
 
 from ..io.images import read_image
 from ..io.writers import write_npy
+
+
+def copy_writer_parser(description: str) -> argparse.ArgumentParser:
+    """The options every script that writes a backbone's coarse copies takes: --images, --list, --out, --backbone,
+    --weights, --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--list", type=Path, required=True, help="image file names, one per line")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--backbone", default="espnet-camvid")
+    parser.add_argument("--weights", type=Path, default=Path("../shared/weights/espnet_camvid.pth"))
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
 
 
 def copy_generator(seed: int, name: str, copy: int) -> np.random.Generator:
