@@ -8,6 +8,7 @@ Variant i of image NAME goes to OUT/v{i}/STEM.npy as float16 (K, H, W). Determin
 from __future__ import annotations
 
 from spnrefine.backbones import load_backbone
+from spnrefine.cli.options import list_names
 from spnrefine.training.copies import copy_writer_parser, write_coarse_copies
 from spnrefine.training.degrade import DEGRADATIONS, degraded_probabilities
 
@@ -19,7 +20,7 @@ def main() -> None:
                         help="mild: ESPNet near its val level; strong: near its level on unseen sequences")
     args = parser.parse_args()
     backbone = load_backbone(args.backbone, args.weights)
-    names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
+    names = list_names(args.list, args.images)
     how = DEGRADATIONS[args.strength]
     write_coarse_copies(args.images, names, args.out, args.variants, args.seed,
                         lambda image, rng: degraded_probabilities(backbone, image, rng, how))

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from spnrefine.backbones import load_backbone, predict_probabilities
+from spnrefine.cli.options import list_names
 from spnrefine.training.copies import copy_writer_parser, write_coarse_copies
 
 
-def scale_output_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor], sigma: float,
+def scale_weight_channels(model: torch.nn.Module, clean: dict[str, torch.Tensor], sigma: float,
                           rng: np.random.Generator) -> None:
     """Set every 4-D weight (C, ·, kh, kw) of ``model`` to its ``clean`` value times exp(sigma * e), one e ~ N(0, 1)
     per channel c of the first dimension."""
@@ -39,10 +40,10 @@ def main() -> None:
     clean = {name: weight.detach().clone() for name, weight in backbone.model.named_parameters()}
 
     def noisy_probabilities(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        scale_output_channels(backbone.model, clean, rng.uniform(*args.sigma), rng)
+        scale_weight_channels(backbone.model, clean, rng.uniform(*args.sigma), rng)
         return predict_probabilities(backbone, [image])[0].numpy()
 
-    names = [line.strip() for line in args.list.read_text().splitlines() if line.strip()]
+    names = list_names(args.list, args.images)
     write_coarse_copies(args.images, names, args.out, args.copies, args.seed, noisy_probabilities)
 
 
