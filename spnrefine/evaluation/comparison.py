@@ -23,7 +23,7 @@ from ..io.coarse import hard_label_sigma, labels_to_probabilities, read_probabil
 from ..io.images import image_in, read_image
 from ..io.masks import check_label_range, read_label_png
 from ..labels import renumber_present
-from ..refiner.then_crf import after_refiner, wants_crf
+from ..refiner.then_crf import crf_following
 from .baselines import dense_crf, guided_filter
 from .metrics import SegmentationMetrics
 
@@ -57,10 +57,11 @@ class _ThenCrf:
 
     def __call__(self, image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         refined = self.refining(image, probs, labels)
-        if not wants_crf(self.mode, probs if labels is None else None):
+        marginals = crf_following(self.mode, image, probs if labels is None else None, refined)
+        if marginals is None:
             return refined
         self.sent += 1
-        return after_refiner(image, refined, self.mode)
+        return marginals
 
 
 def _refining(refiner) -> Method:

@@ -21,8 +21,8 @@ from ..io.images import read_image
 from ..io.masks import check_label_range, read_label_png
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
-from ..refiner.channels import Channels, LabelChannels, ProbabilityChannels
-from ..refiner.then_crf import after_refiner, check_mode, require_dense_crf, wants_crf
+from ..refiner.channels import LabelChannels, ProbabilityChannels
+from ..refiner.then_crf import check_mode, crf_following, require_dense_crf
 from .files import find_files, keep_listed, relative_stem, with_extension
 from .outputs import OutputOptions, write_outputs
 from .report import BatchReport
@@ -248,12 +248,13 @@ class RefineWorker:
         else:
             coarse, foreground = load_coarse(pair, setup.num_classes, setup.ignore_index, setup.mask_palette,
                                              image.shape, setup.resize_masks)
-        then_crf = wants_crf(setup.then_crf, None if coarse.hard else coarse.probs)
+        coarse_probs = None if coarse.hard else coarse.probs
         coarse = self.refiner.fitting(coarse)
-        keep = setup.options.save_probs or setup.alpha or then_crf
+        keep = setup.options.save_probs or setup.alpha or setup.then_crf != "never"
         refined, labels = self.refiner.refine_channels(image, coarse, keep_probabilities=keep)
-        if then_crf:
-            refined, labels = crf_after_refiner(image, refined, coarse.channels, setup.then_crf)
+        marginals = crf_following(setup.then_crf, image, coarse_probs, refined)
+        if marginals is not None:
+            refined, labels = marginals, coarse.channels.labels(marginals.argmax(0))
         coarse_labels = None
         truth = None
         if setup.options.compare or setup.options.coarse_labels:
@@ -270,15 +271,7 @@ class RefineWorker:
         probs = coarse.channels.expand(refined) if setup.options.save_probs else None
         write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,
                       truth, main)
-        return then_crf
-
-
-def crf_after_refiner(image: np.ndarray, refined: np.ndarray, channels: Channels, mode: str
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) image and (k, H, W) refined compact probabilities → the marginals of the CRF that follows the
-    refiner in ``mode`` (``then_crf.after_refiner``), (k, H, W) on the same channels, and their (H, W) class ids."""
-    marginals = after_refiner(image, refined, mode)
-    return marginals, channels.labels(marginals.argmax(0))
+        return marginals is not None
 
 
 def coarse_labels_of(coarse: ProbabilityChannels | LabelChannels) -> np.ndarray:

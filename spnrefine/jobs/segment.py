@@ -14,7 +14,7 @@ from ..errors import SpnrefineError
 from ..io.images import read_image
 from ..io.writers import remove_stale_temporaries
 from ..labels import class_labels
-from ..refiner.then_crf import after_refiner, check_mode, require_dense_crf, wants_crf
+from ..refiner.then_crf import check_mode, crf_following, require_dense_crf
 from .files import (
     check_outputs_do_not_overwrite_inputs,
     find_files,
@@ -145,11 +145,14 @@ class SegmentWorker:
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        then_crf = [self.then_crf != "never" and wants_crf(self.then_crf, c.cpu().numpy()) for c in coarse]
+        marginals = [None] * len(images)
+        if self.then_crf != "never":
+            marginals = [crf_following(self.then_crf, image, c.float().cpu().numpy(), p.float().cpu().numpy())
+                         for image, c, p in zip(images, coarse, probabilities)]
+        then_crf = [m is not None for m in marginals]
         if any(then_crf):
-            probabilities = torch.stack([
-                torch.from_numpy(after_refiner(image, p.float().cpu().numpy(), self.then_crf)) if crf
-                else p.float().cpu() for image, p, crf in zip(images, probabilities, then_crf)])
+            probabilities = torch.stack([p.float().cpu() if m is None else torch.from_numpy(m)
+                                         for p, m in zip(probabilities, marginals)])
         nothing = [None] * len(images)
         labels = class_labels(probabilities).cpu().numpy()
         compared = self.refiner is not None and (self.options.compare or self.options.coarse_labels)

@@ -1,7 +1,8 @@
 """Dense CRF (Krähenbühl & Koltun 2011, through ``pydensecrf2``: the ``bench`` extra), and when it follows the
-refiner (``--then-crf``): never, always, or ``auto`` — only for an image whose coarse probability map doubts inside
-its regions, not just along their edges (model card, sessions 22–23) — at a tenth of the pairwise weight it has alone
-(``AFTER_REFINER``; session 28); or ``strong``: always, at its full weight, for masks far off the truth."""
+refiner (``--then-crf``): never; always, at a tenth of the pairwise weight it has alone (``AFTER_REFINER``; session
+28); ``strong``: always, at its full weight, for masks far off the truth; or ``auto``, per image: at full weight
+where the refined map disagrees with the image (``far_off_share``; session 34), else at a tenth where the coarse
+probability map doubts inside its regions, not just along their edges (``interior_doubt``; sessions 22–23, 28)."""
 
 from __future__ import annotations
 
@@ -66,13 +67,34 @@ def after_refiner(image: np.ndarray, refined: np.ndarray, mode: str = "always") 
     return dense_crf(image, refined, CrfParams() if mode == "strong" else AFTER_REFINER)
 
 
+FAR_OFF_FACTOR = 4
+"""``far_off_share`` runs its CRF on the map and image area-downsampled by this factor (~40 ms at 480×360)."""
+FAR_OFF_SHARE = 0.08
+"""``auto`` runs DeepLab's CRF after the refiner when its low-resolution run relabels more than this share of the
+refined map (chosen on the tuning sequence 0006R0 among three measures, session 34: it sent none of ESPNet's own
+maps and none of its ``--tta`` maps, about half of those of a network that never saw the sequence)."""
+
+
+def far_off_share(image: np.ndarray, refined: np.ndarray) -> float:
+    """(H, W, 3) uint8 RGB and (k, H, W) refined probabilities → the share of pixels whose label DeepLab's CRF
+    changes, run on both area-downsampled by ``FAR_OFF_FACTOR`` (its position kernel scaled alike): how far the map
+    disagrees with the image. A map close to the truth loses thin objects to it (~3% here), a far-off one regions."""
+    height, width = image.shape[:2]
+    size = (max(width // FAR_OFF_FACTOR, 1), max(height // FAR_OFF_FACTOR, 1))
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in np.asarray(refined, np.float32)])
+    small /= np.maximum(small.sum(0, keepdims=True), 1e-6)
+    params = replace(CrfParams(), bilateral_sxy=CrfParams().bilateral_sxy / FAR_OFF_FACTOR)
+    return float((dense_crf(small_image, small, params).argmax(0) != small.argmax(0)).mean())
+
+
 MODES = ("never", "auto", "always", "strong")
 UNSURE_TOP1 = 0.7
 """A pixel is unsure when its top-1 probability is below this."""
 INTERIOR_DISTANCE = 5
 """... and inside a region when it lies at least this many pixels from every boundary of the map's argmax."""
 INTERIOR_DOUBT = 0.005
-"""``auto`` runs CRF when more than this share of the pixels are unsure inside a region (the measure chosen on the
+"""``auto`` runs the weak CRF (``AFTER_REFINER``) on a map not far off when more than this share of the pixels are unsure inside a region (the measure chosen on the
 tuning sequence 0006R0 among four, session 23; the share for the CRF of ``AFTER_REFINER``, session 28: at 5% it
 seldom ran; 1% cost up to 0.11 mIoU on averaged ``--tta`` maps)."""
 
@@ -98,11 +120,22 @@ def interior_doubt(coarse_probs: np.ndarray) -> float:
     return float(((probs.max(0) < UNSURE_TOP1) & (distance >= INTERIOR_DISTANCE)).mean())
 
 
-def wants_crf(mode: str, coarse_probs: np.ndarray | None) -> bool:
-    """Whether CRF follows the refiner for one image; ``coarse_probs``: its (K, H, W) coarse probabilities, None
-    for a label mask (certain: ``auto`` leaves it to the refiner)."""
-    if mode in ("always", "strong"):
-        return True
-    if mode == "never" or coarse_probs is None:
-        return False
-    return interior_doubt(coarse_probs) > INTERIOR_DOUBT
+def crf_mode(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refined: np.ndarray) -> str | None:
+    """Which CRF follows the refiner for one image in ``mode``: "always" (``AFTER_REFINER``), "strong" (DeepLab's)
+    or None. ``coarse_probs``: the image's (K, H, W) coarse probabilities, None for a label mask (``auto`` leaves
+    those to the refiner); ``refined``: the (k, H, W) refined probabilities."""
+    if mode in ("never", "always", "strong"):
+        return None if mode == "never" else mode
+    if coarse_probs is None:
+        return None
+    if far_off_share(image, refined) > FAR_OFF_SHARE:
+        return "strong"
+    return "always" if interior_doubt(coarse_probs) > INTERIOR_DOUBT else None
+
+
+def crf_following(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refined: np.ndarray
+                  ) -> np.ndarray | None:
+    """The (k, H, W) marginals of the CRF that follows the refiner for one image in ``mode`` (``crf_mode``), or
+    None when none follows."""
+    chosen = crf_mode(mode, image, coarse_probs, refined)
+    return None if chosen is None else after_refiner(image, refined, chosen)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from spnrefine.refiner.then_crf import INTERIOR_DOUBT, after_refiner, dense_crf, interior_doubt, wants_crf
+from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, INTERIOR_DOUBT, after_refiner, crf_following, crf_mode, dense_crf,
+                                       far_off_share, interior_doubt)
 
 
 def _two_regions(height: int = 60, width: int = 80) -> np.ndarray:
@@ -22,7 +23,6 @@ def test_doubt_along_the_edges_is_not_interior_doubt_but_doubt_inside_a_region_i
     assert interior_doubt(certain) == 0
     assert interior_doubt(soft_edges) == 0
     assert interior_doubt(unsure_inside) > INTERIOR_DOUBT
-    assert (wants_crf("auto", soft_edges), wants_crf("auto", unsure_inside)) == (False, True)
 
 
 def test_unsure_pixels_count_from_five_pixels_off_the_boundary():
@@ -34,11 +34,48 @@ def test_unsure_pixels_count_from_five_pixels_off_the_boundary():
     assert interior_doubt(probs) == 4 / 80
 
 
-def test_modes_never_and_always_and_label_masks():
+def _halves_image(height: int = 96, width: int = 128) -> np.ndarray:
+    """(H, W, 3) uint8: dark left half, bright right half, a little noise."""
+    image = np.full((height, width, 3), 60, np.int64)
+    image[:, width // 2:] = 190
+    return (image + np.random.default_rng(0).integers(-8, 9, image.shape)).astype(np.uint8)
+
+
+def _map_with_edge_at(column: int, top: float = 0.8, height: int = 96, width: int = 128) -> np.ndarray:
+    """(2, H, W): class 1 (at probability ``top``) from ``column`` on."""
+    right = np.zeros((height, width), np.float32)
+    right[:, column:] = 1
+    one = top * right + (1 - top) * (1 - right)
+    return np.stack([1 - one, one])
+
+
+def test_a_map_whose_boundary_lies_off_the_images_edge_is_far_off_and_one_on_it_is_not():
+    pytest.importorskip("pydensecrf.densecrf")
+    image = _halves_image()
+    assert far_off_share(image, _map_with_edge_at(64)) == 0
+    assert far_off_share(image, _map_with_edge_at(48)) > FAR_OFF_SHARE  # 16 px off: CRF moves it to the edge
+
+
+def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and_none_on_label_masks():
+    pytest.importorskip("pydensecrf.densecrf")
+    image = _halves_image()
+    near, far = _map_with_edge_at(64), _map_with_edge_at(48)
+    doubting = near.copy()  # unsure inside the left region, the refined map as near
+    doubting[:, 20:60, 8:40] = 0.5
+    assert crf_mode("auto", image, near, near) is None
+    assert crf_mode("auto", image, near, far) == "strong"  # decided on the refined map
+    assert crf_mode("auto", image, doubting, near) == "always"
+    assert crf_mode("auto", image, None, far) is None
+    np.testing.assert_array_equal(crf_following("auto", image, near, far), dense_crf(image, far))
+    np.testing.assert_array_equal(crf_following("auto", image, doubting, near), after_refiner(image, near))
+    assert crf_following("auto", image, near, near) is None
+
+
+def test_modes_never_always_and_strong_do_not_look_at_the_maps():
     unsure = np.full((2, 30, 30), 0.5, np.float32)
-    assert (wants_crf("never", unsure), wants_crf("always", unsure), wants_crf("auto", None)) == (False, True, False)
-    assert wants_crf("strong", None)
-    assert wants_crf("auto", unsure)
+    image = np.zeros((30, 30, 3), np.uint8)
+    assert [crf_mode(mode, image, None, unsure) for mode in ("never", "always", "strong")] == [None, "always", "strong"]
+    assert crf_following("never", image, unsure, unsure) is None
 
 
 def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase_and_strong_uses_those():
