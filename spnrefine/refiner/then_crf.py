@@ -94,9 +94,9 @@ UNSURE_TOP1 = 0.7
 INTERIOR_DISTANCE = 5
 """... and inside a region when it lies at least this many pixels from every boundary of the map's argmax."""
 INTERIOR_DOUBT = 0.005
-"""``auto`` runs the weak CRF (``AFTER_REFINER``) on a map not far off when more than this share of the pixels are unsure inside a region (the measure chosen on the
-tuning sequence 0006R0 among four, session 23; the share for the CRF of ``AFTER_REFINER``, session 28: at 5% it
-seldom ran; 1% cost up to 0.11 mIoU on averaged ``--tta`` maps)."""
+"""``auto`` runs the weak CRF (``AFTER_REFINER``) on a map not far off when more than this share of the pixels are
+unsure inside a region (the measure chosen on the tuning sequence 0006R0 among four, session 23; the share for the
+CRF of ``AFTER_REFINER``, session 28: at 5% it seldom ran; 1% cost up to 0.11 mIoU on averaged ``--tta`` maps)."""
 
 
 def check_mode(mode: str) -> str:

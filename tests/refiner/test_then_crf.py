@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, INTERIOR_DOUBT, after_refiner, crf_following, crf_mode, dense_crf,
-                                       far_off_share, interior_doubt)
+from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, INTERIOR_DOUBT, after_refiner, crf_following, crf_mode,
+                                       dense_crf, far_off_share, interior_doubt)
 
 
 def _two_regions(height: int = 60, width: int = 80) -> np.ndarray:
