@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
-from spnrefine.refiner.then_crf import (FAR_OFF_FACTOR, INTERIOR_DOUBT, CrfParams, after_refiner, dense_crf,
+from spnrefine.refiner.then_crf import (INTERIOR_DOUBT, after_refiner, boundary_distance, far_off_labels,
                                         interior_doubt)
 
 from camvid_tuning import named_inputs, tuning_parser
@@ -41,21 +40,8 @@ THRESHOLDS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
 def relabel_shares(image: np.ndarray, refined: np.ndarray) -> dict[str, float]:
     """(H, W, 3) uint8 and (K, H, W) → the three shares of pixels the low-resolution CRF relabels ("relabel" is
     ``then_crf.far_off_share``)."""
-    height, width = image.shape[:2]
-    size = (max(width // FAR_OFF_FACTOR, 1), max(height // FAR_OFF_FACTOR, 1))
-    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    small = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in np.asarray(refined, np.float32)])
-    small /= np.maximum(small.sum(0, keepdims=True), 1e-6)
-    before = small.argmax(0)
-    params = CrfParams(bilateral_sxy=CrfParams().bilateral_sxy / FAR_OFF_FACTOR)
-    changed = dense_crf(small_image, small, params).argmax(0) != before
-    on_boundary = np.zeros(before.shape, bool)
-    across, down = before[:, 1:] != before[:, :-1], before[1:] != before[:-1]
-    on_boundary[:, 1:] |= across
-    on_boundary[:, :-1] |= across
-    on_boundary[1:] |= down
-    on_boundary[:-1] |= down
-    distance = cv2.distanceTransform((~on_boundary).astype(np.uint8), cv2.DIST_L2, 5)
+    before, after = far_off_labels(image, refined)
+    changed, distance = after != before, boundary_distance(before)
     return {"relabel": float(changed.mean()), "off": float((changed & (distance >= 1)).mean()),
             "inner": float((changed & (distance >= 2)).mean())}
 

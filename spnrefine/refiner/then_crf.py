@@ -75,17 +75,24 @@ refined map (chosen on the tuning sequence 0006R0 among three measures, session 
 maps and none of its ``--tta`` maps, about half of those of a network that never saw the sequence)."""
 
 
-def far_off_share(image: np.ndarray, refined: np.ndarray) -> float:
-    """(H, W, 3) uint8 RGB and (k, H, W) refined probabilities → the share of pixels whose label DeepLab's CRF
-    changes, run on both area-downsampled by ``FAR_OFF_FACTOR`` (its position kernel scaled alike): how far the map
-    disagrees with the image. A map close to the truth loses thin objects to it (~3% here), a far-off one regions."""
+def far_off_labels(image: np.ndarray, refined: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 RGB and (k, H, W) refined probabilities → the (h, w) labels of the map area-downsampled by
+    ``FAR_OFF_FACTOR``, and after DeepLab's CRF on it and the image downsampled alike (position kernel scaled too)."""
     height, width = image.shape[:2]
     size = (max(width // FAR_OFF_FACTOR, 1), max(height // FAR_OFF_FACTOR, 1))
     small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small = np.stack([cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in np.asarray(refined, np.float32)])
     small /= np.maximum(small.sum(0, keepdims=True), 1e-6)
     params = replace(CrfParams(), bilateral_sxy=CrfParams().bilateral_sxy / FAR_OFF_FACTOR)
-    return float((dense_crf(small_image, small, params).argmax(0) != small.argmax(0)).mean())
+    return small.argmax(0), dense_crf(small_image, small, params).argmax(0)
+
+
+def far_off_share(image: np.ndarray, refined: np.ndarray) -> float:
+    """(H, W, 3) uint8 RGB and (k, H, W) refined probabilities → the share of pixels ``far_off_labels``' CRF
+    relabels: how far the map disagrees with the image. A map close to the truth loses thin objects to it (~3% here),
+    a far-off one regions."""
+    before, after = far_off_labels(image, refined)
+    return float((before != after).mean())
 
 
 MODES = ("never", "auto", "always", "strong")
@@ -109,15 +116,20 @@ def interior_doubt(coarse_probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the share of pixels whose top-1 probability is below ``UNSURE_TOP1`` and that lie
     ``INTERIOR_DISTANCE`` px or more from every boundary of the argmax (both pixels of a label change are on it)."""
     probs = np.asarray(coarse_probs, np.float32)
-    labels = probs.argmax(0)
+    distance = boundary_distance(probs.argmax(0))
+    return float(((probs.max(0) < UNSURE_TOP1) & (distance >= INTERIOR_DISTANCE)).mean())
+
+
+def boundary_distance(labels: np.ndarray) -> np.ndarray:
+    """(H, W) labels → (H, W) float32 distance (px) to the nearest pixel on a label boundary (both pixels of a label
+    change are on it; those are 0)."""
     on_boundary = np.zeros(labels.shape, bool)
     across, down = labels[:, 1:] != labels[:, :-1], labels[1:] != labels[:-1]
     on_boundary[:, 1:] |= across
     on_boundary[:, :-1] |= across
     on_boundary[1:] |= down
     on_boundary[:-1] |= down
-    distance = cv2.distanceTransform((~on_boundary).astype(np.uint8), cv2.DIST_L2, 5)
-    return float(((probs.max(0) < UNSURE_TOP1) & (distance >= INTERIOR_DISTANCE)).mean())
+    return cv2.distanceTransform((~on_boundary).astype(np.uint8), cv2.DIST_L2, 5)
 
 
 def crf_mode(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refined: np.ndarray) -> str | None:
