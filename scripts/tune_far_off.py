@@ -12,8 +12,9 @@ the weak CRF (``AFTER_REFINER``) and by DeepLab's (``strong``), and three shares
 relabelled pixels: all of them (``then_crf.far_off_share``, "relabel"), those not on a boundary of the low-resolution
 argmax ("off"), those 2 px or more from one ("inner"); and the coarse map's interior doubt. Then per measure and
 threshold: the mIoU change against the refiner alone of DeepLab's CRF where the measure exceeds the threshold, on
-every (refiner, input) pair, and the same combined with session 28's weak CRF on interior doubt. ``--out`` caches the
-rows (resumable: images already there are not redone).
+every (refiner, input) pair, and the same combined with session 28's weak CRF on interior doubt. ``--hard`` gives
+each map's argmax as a label mask instead (``Refiner.refine_labels``, as ``refine`` reads label PNGs; rule 39).
+``--out`` caches the rows (resumable: images already there are not redone).
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def add_rows(rows: list[dict], args, inputs: dict[str, tuple[Path, list[str]]]) 
             probs = np.load(folder / f"{stem}.npy").astype(np.float32)
             row = {"input": label, "name": name, "interior": interior_doubt(probs), "coarse": confusion(probs, truth)}
             for refiner_name, refiner in refiners.items():
-                refined = refiner.refine(image, probs)
+                if args.hard:
+                    refined = refiner.refine_labels(image, probs.argmax(0), probs.shape[0])
+                else:
+                    refined = refiner.refine(image, probs)
                 row.update({f"{refiner_name} {k}": v for k, v in relabel_shares(image, refined).items()})
                 row[f"{refiner_name} alone"] = confusion(refined, truth)
                 row[f"{refiner_name} weak"] = confusion(after_refiner(image, refined), truth)
@@ -108,6 +112,7 @@ def main() -> None:
     parser = tuning_parser(__doc__)
     parser.add_argument("--input", action="append", required=True, help="NAME=FOLDER[:LIST] of .npy maps")
     parser.add_argument("--out", type=Path, required=True, help="per-image rows (JSON), resumed when present")
+    parser.add_argument("--hard", action="store_true", help="each map's argmax as a label mask")
     args = parser.parse_args()
     inputs = named_inputs(args.input, args.list)
     rows = json.loads(args.out.read_text()) if args.out.exists() else []
