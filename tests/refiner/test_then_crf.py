@@ -66,6 +66,7 @@ def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and
     assert crf_mode("auto", image, near, far) == "strong"  # decided on the refined map
     assert crf_mode("auto", image, doubting, near) == "always"
     assert crf_mode("auto", image, None, far) is None
+    assert crf_mode("auto", image, doubting, far) == "always"  # far off, but unsure inside: averaged maps are
     np.testing.assert_array_equal(crf_following("auto", image, near, far), dense_crf(image, far))
     np.testing.assert_array_equal(crf_following("auto", image, doubting, near), after_refiner(image, near))
     assert crf_following("auto", image, near, near) is None
