@@ -12,7 +12,8 @@ the weak CRF (``AFTER_REFINER``) and by DeepLab's (``strong``), and three shares
 relabelled pixels: all of them (``then_crf.far_off_share``, "relabel"), those not on a boundary of the low-resolution
 argmax ("off"), those 2 px or more from one ("inner"); and the coarse map's interior doubt. Then per measure and
 threshold: the mIoU change against the refiner alone of DeepLab's CRF where the measure exceeds the threshold, on
-every (refiner, input) pair, and the same combined with session 28's weak CRF on interior doubt. ``--hard`` gives
+every (refiner, input) pair, and the same combined with session 28's weak CRF on interior doubt; then (rule 40) only
+where the coarse map's interior doubt is at most D as well (``auto`` since: T 0.05, D 0.01). ``--hard`` gives
 each map's argmax as a label mask instead (``Refiner.refine_labels``, as ``refine`` reads label PNGs; rule 39).
 ``--out`` caches the rows (resumable: images already there are not redone).
 """
@@ -102,6 +103,16 @@ def report(by_input: dict[str, list[dict]]) -> None:
             print(f"{measure:7s} {threshold:<6} mean {np.mean(values):+.3f} worst {min(values):+.2f} | "
                   + " ".join(f"{c:+.2f} ({n})" for c, n in cells)
                   + f" | with the weak CRF on inner doubt: mean {np.mean(combined):+.3f} worst {min(combined):+.2f}")
+    print("\nDeepLab's CRF where relabel > T and interior doubt <= D, else the weak CRF on inner doubt (rule 40)")
+    for threshold in (0.03, 0.05, 0.08):
+        for most in (0.002, 0.005, 0.01, 0.02, np.inf):
+            def pick(row, r):
+                if row[f"{r} relabel"] > threshold and row["interior"] <= most:
+                    return "strong"
+                return "weak" if row["interior"] > INTERIOR_DOUBT else "alone"
+            values = [change(by_input[label], r, lambda row: pick(row, r)) for r, label in pairs]
+            print(f"T {threshold:<5} D {most:<6} mean {np.mean(values):+.3f} worst {min(values):+.2f} | "
+                  + " ".join(f"{v:+.2f}" for v in values))
     weak_only = [change(by_input[label], r, lambda row: "weak" if row["interior"] > INTERIOR_DOUBT else "alone")
                  for r, label in pairs]
     print(f"session 28's auto (weak CRF on inner doubt only): mean {np.mean(weak_only):+.3f} | "
