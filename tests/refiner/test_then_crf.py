@@ -23,6 +23,8 @@ def test_doubt_along_the_edges_is_not_interior_doubt_but_doubt_inside_a_region_i
     assert interior_doubt(certain) == 0
     assert interior_doubt(soft_edges) == 0
     assert interior_doubt(unsure_inside) > INTERIOR_DOUBT
+    image = np.zeros((60, 80, 3), np.uint8)  # not looked at: auto's far-off check needs a map sure inside
+    assert crf_mode("auto", image, unsure_inside, unsure_inside) == "always"
 
 
 def test_unsure_pixels_count_from_five_pixels_off_the_boundary():
@@ -63,6 +65,10 @@ def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and
     doubting = near.copy()  # unsure inside the left region, the refined map as near
     doubting[:, 20:60, 8:40] = 0.5
     assert crf_mode("auto", image, near, near) is None
+    soft_edges = near.copy()  # an averaged map: a ramp 8 px wide across the boundary
+    soft_edges[1, :, 60:68] = np.linspace(0.2, 0.8, 8, dtype=np.float32)
+    soft_edges[0] = 1 - soft_edges[1]
+    assert crf_mode("auto", image, soft_edges, soft_edges) is None
     assert crf_mode("auto", image, near, far) == "strong"  # decided on the refined map
     assert crf_mode("auto", image, doubting, near) == "always"
     assert crf_mode("auto", image, None, far) is None
@@ -76,6 +82,8 @@ def test_modes_never_always_and_strong_do_not_look_at_the_maps():
     unsure = np.full((2, 30, 30), 0.5, np.float32)
     image = np.zeros((30, 30, 3), np.uint8)
     assert [crf_mode(mode, image, None, unsure) for mode in ("never", "always", "strong")] == [None, "always", "strong"]
+    assert crf_mode("auto", image, None, unsure) is None  # a label mask
+    assert crf_mode("auto", image, unsure, unsure) == "always"
     assert crf_following("never", image, unsure, unsure) is None
 
 
