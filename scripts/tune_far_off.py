@@ -13,7 +13,8 @@ relabelled pixels: all of them (``then_crf.far_off_share``, "relabel"), those no
 argmax ("off"), those 2 px or more from one ("inner"); and the coarse map's interior doubt. Then per measure and
 threshold: the mIoU change against the refiner alone of DeepLab's CRF where the measure exceeds the threshold, on
 every (refiner, input) pair, and the same combined with session 28's weak CRF on interior doubt; then (rule 40) only
-where the coarse map's interior doubt is at most D as well (``auto`` since: T 0.05, D 0.01). ``--hard`` gives
+where the coarse map's interior doubt is at most D as well; and ``auto`` as shipped (rule 44, session 35: DeepLab's CRF
+where the measure > 0.08, or > 0.05 where the interior doubt is at most 0.01). ``--hard`` gives
 each map's argmax as a label mask instead (``Refiner.refine_labels``, as ``refine`` reads label PNGs; rule 39).
 ``--out`` caches the rows (resumable: images already there are not redone).
 """
@@ -28,8 +29,8 @@ import numpy as np
 from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
-from spnrefine.refiner.then_crf import (INTERIOR_DOUBT, after_refiner, boundary_distance, far_off_labels,
-                                        interior_doubt)
+from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, FAR_OFF_SHARE_SURE, INTERIOR_DOUBT, SURE_INSIDE, after_refiner,
+                                        boundary_distance, far_off_labels, interior_doubt)
 
 from camvid_tuning import named_inputs, tuning_parser
 from tune_then_crf_auto import confusion, miou
@@ -113,6 +114,13 @@ def report(by_input: dict[str, list[dict]]) -> None:
             values = [change(by_input[label], r, lambda row: pick(row, r)) for r, label in pairs]
             print(f"T {threshold:<5} D {most:<6} mean {np.mean(values):+.3f} worst {min(values):+.2f} | "
                   + " ".join(f"{v:+.2f}" for v in values))
+    def shipped(row, r):
+        limit = FAR_OFF_SHARE_SURE if row["interior"] <= SURE_INSIDE else FAR_OFF_SHARE
+        return "strong" if row[f"{r} relabel"] > limit else "weak" if row["interior"] > INTERIOR_DOUBT else "alone"
+    values = [change(by_input[label], r, lambda row: shipped(row, r)) for r, label in pairs]
+    print(f"auto as shipped (rule 44: relabel > {FAR_OFF_SHARE}, or > {FAR_OFF_SHARE_SURE} where interior doubt <= "
+          f"{SURE_INSIDE}): mean {np.mean(values):+.3f} worst {min(values):+.2f} | "
+          + " ".join(f"{v:+.2f}" for v in values))
     weak_only = [change(by_input[label], r, lambda row: "weak" if row["interior"] > INTERIOR_DOUBT else "alone")
                  for r, label in pairs]
     print(f"session 28's auto (weak CRF on inner doubt only): mean {np.mean(weak_only):+.3f} | "

@@ -1,9 +1,9 @@
 """Dense CRF (Krähenbühl & Koltun 2011, through ``pydensecrf2``: the ``bench`` extra), and when it follows the
 refiner (``--then-crf``): never; always, at a tenth of the pairwise weight it has alone (``AFTER_REFINER``; session
 28); ``strong``: always, at its full weight, for masks far off the truth; or ``auto``, per image: at full weight
-where the refined map disagrees with the image (``far_off_share``) and the coarse map is sure inside its regions
-(session 34), else at a tenth where the coarse probability map doubts inside its regions, not just along their edges
-(``interior_doubt``; sessions 22–23, 28)."""
+where the refined map disagrees with the image (``far_off_share``) by much, or by less where the coarse map is sure
+inside its regions (sessions 34–35), else at a tenth where the coarse probability map doubts inside its regions, not
+just along their edges (``interior_doubt``; sessions 22–23, 28)."""
 
 from __future__ import annotations
 
@@ -70,13 +70,14 @@ def after_refiner(image: np.ndarray, refined: np.ndarray, mode: str = "always") 
 
 FAR_OFF_FACTOR = 4
 """``far_off_share`` runs its CRF on the map and image area-downsampled by this factor (~40 ms at 480×360)."""
-FAR_OFF_SHARE = 0.05
+FAR_OFF_SHARE = 0.08
 """``auto`` runs DeepLab's CRF after the refiner when its low-resolution run relabels more than this share of the
-refined map and the coarse map is sure inside its regions (``SURE_INSIDE``): chosen on the tuning sequence 0006R0,
-session 34 (rules 37-40, model card)."""
+refined map, ``FAR_OFF_SHARE_SURE`` where the coarse map is sure inside its regions: chosen on the tuning sequence
+0006R0, sessions 34-35 (rules 37-44, model card)."""
+FAR_OFF_SHARE_SURE = 0.05
 SURE_INSIDE = 0.01
-"""... at most this ``interior_doubt``: maps averaged over augmentations doubt inside regions, and lose thin objects
-to DeepLab's CRF; a far-off map that doubts gets the weak CRF instead."""
+"""Sure inside: at most this ``interior_doubt``. Maps averaged over augmentations doubt inside regions and lose thin
+objects to DeepLab's CRF; between the two shares a map that doubts gets the weak CRF instead."""
 
 
 def far_off_labels(image: np.ndarray, refined: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +146,7 @@ def crf_mode(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refi
     if coarse_probs is None:
         return None
     doubt = interior_doubt(coarse_probs)
-    if doubt <= SURE_INSIDE and far_off_share(image, refined) > FAR_OFF_SHARE:
+    if far_off_share(image, refined) > (FAR_OFF_SHARE_SURE if doubt <= SURE_INSIDE else FAR_OFF_SHARE):
         return "strong"
     return "always" if doubt > INTERIOR_DOUBT else None
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, INTERIOR_DOUBT, after_refiner, crf_following, crf_mode,
-                                       dense_crf, far_off_share, interior_doubt)
+from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, FAR_OFF_SHARE_SURE, INTERIOR_DOUBT, after_refiner, crf_following,
+                                       crf_mode, dense_crf, far_off_share, interior_doubt)
 
 
 def _two_regions(height: int = 60, width: int = 80) -> np.ndarray:
@@ -23,8 +23,6 @@ def test_doubt_along_the_edges_is_not_interior_doubt_but_doubt_inside_a_region_i
     assert interior_doubt(certain) == 0
     assert interior_doubt(soft_edges) == 0
     assert interior_doubt(unsure_inside) > INTERIOR_DOUBT
-    image = np.zeros((60, 80, 3), np.uint8)  # not looked at: auto's far-off check needs a map sure inside
-    assert crf_mode("auto", image, unsure_inside, unsure_inside) == "always"
 
 
 def test_unsure_pixels_count_from_five_pixels_off_the_boundary():
@@ -56,12 +54,13 @@ def test_a_map_whose_boundary_lies_off_the_images_edge_is_far_off_and_one_on_it_
     image = _halves_image()
     assert far_off_share(image, _map_with_edge_at(64)) == 0
     assert far_off_share(image, _map_with_edge_at(48)) > FAR_OFF_SHARE  # 16 px off: CRF moves it to the edge
+    assert FAR_OFF_SHARE_SURE < far_off_share(image, _map_with_edge_at(56)) < FAR_OFF_SHARE  # 8 px off
 
 
 def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and_none_on_label_masks():
     pytest.importorskip("pydensecrf.densecrf")
     image = _halves_image()
-    near, far = _map_with_edge_at(64), _map_with_edge_at(48)
+    near, somewhat, far = _map_with_edge_at(64), _map_with_edge_at(56), _map_with_edge_at(48)
     doubting = near.copy()  # unsure inside the left region, the refined map as near
     doubting[:, 20:60, 8:40] = 0.5
     assert crf_mode("auto", image, near, near) is None
@@ -70,9 +69,13 @@ def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and
     soft_edges[0] = 1 - soft_edges[1]
     assert crf_mode("auto", image, soft_edges, soft_edges) is None
     assert crf_mode("auto", image, near, far) == "strong"  # decided on the refined map
+    assert crf_mode("auto", image, near, somewhat) == "strong"  # less far off, the coarse map sure inside
     assert crf_mode("auto", image, doubting, near) == "always"
     assert crf_mode("auto", image, None, far) is None
-    assert crf_mode("auto", image, doubting, far) == "always"  # far off, but unsure inside: averaged maps are
+    assert crf_mode("auto", image, doubting, somewhat) == "always"  # unsure inside: averaged maps are; they lose
+    assert crf_mode("auto", image, doubting, far) == "strong"  # but this far off, whatever the doubt
+    unsure = np.full((2, 96, 128), 0.5, np.float32)
+    assert crf_mode("auto", image, unsure, near) == "always"
     np.testing.assert_array_equal(crf_following("auto", image, near, far), dense_crf(image, far))
     np.testing.assert_array_equal(crf_following("auto", image, doubting, near), after_refiner(image, near))
     assert crf_following("auto", image, near, near) is None
@@ -83,7 +86,6 @@ def test_modes_never_always_and_strong_do_not_look_at_the_maps():
     image = np.zeros((30, 30, 3), np.uint8)
     assert [crf_mode(mode, image, None, unsure) for mode in ("never", "always", "strong")] == [None, "always", "strong"]
     assert crf_mode("auto", image, None, unsure) is None  # a label mask
-    assert crf_mode("auto", image, unsure, unsure) == "always"
     assert crf_following("never", image, unsure, unsure) is None
 
 
