@@ -79,10 +79,10 @@ ThenCrf = Annotated[
                            "weight, 3 steps: gained 0.3-0.6 mIoU on every network input of the tuning sequence but "
                            "averaged --tta maps; ~0.26 s per 480x360 image); strong (always, DeepLab's full weight: "
                            "for masks far off the truth, costs thin objects; ~0.5 s); auto (per image: strong where a "
-                           "quick CRF at 1/4 size relabels over 5% of the refined map, ~40 ms, and the coarse map is "
-                           "sure inside its regions; else always's weak CRF where the coarse map doubts inside its "
-                           "regions: over 0.5% of the pixels below 0.7 top-1 probability and 5 px or more from the "
-                           "argmax's boundaries; else none; never for label masks). README; needs pip install "
+                           "quick CRF at 1/4 size relabels over 8% of the refined map, ~40 ms, or over 5% where the "
+                           "coarse map is sure inside its regions; else always's weak CRF where the coarse map doubts "
+                           "inside its regions: over 0.5% of the pixels below 0.7 top-1 probability and 5 px or more "
+                           "from the argmax's boundaries; else none; never for label masks). README; needs pip install "
                            "'spnrefine\\[bench]'.")
 ]
 Mirror = Annotated[
