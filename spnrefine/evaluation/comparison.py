@@ -50,17 +50,19 @@ def methods(refiners: dict | None = None, include_crf: bool = True, then_crf: tu
 
 
 class _ThenCrf:
-    """A refiner followed by dense CRF in ``mode`` (auto, always, strong); ``sent`` counts the images CRF ran on."""
+    """A refiner followed by dense CRF in ``mode`` (auto, always, strong); ``sent`` counts the images CRF ran on,
+    ``sent_full_weight`` those of them with DeepLab's full weight."""
 
     def __init__(self, refining: Method, mode: str):
-        self.refining, self.mode, self.sent = refining, mode, 0
+        self.refining, self.mode, self.sent, self.sent_full_weight = refining, mode, 0, 0
 
     def __call__(self, image: np.ndarray, probs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         refined = self.refining(image, probs, labels)
-        marginals = crf_following(self.mode, image, probs if labels is None else None, refined)
+        crf, marginals = crf_following(self.mode, image, probs if labels is None else None, refined)
         if marginals is None:
             return refined
         self.sent += 1
+        self.sent_full_weight += crf == "strong"
         return marginals
 
 
@@ -135,7 +137,8 @@ def scored(probs: np.ndarray, lookup: np.ndarray) -> np.ndarray:
 def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, table: dict[str, Method],
             num_classes: int, ignore_index: int | None) -> tuple[list[dict], dict[str, dict]]:
     """Rows of method, mIoU, boundary IoU, mBA (%), seconds per image (the method alone, no I/O) and, for a refiner
-    followed by dense CRF, on how many images CRF ran (``then_crf_images``); and each method's per-class IoU."""
+    followed by dense CRF, on how many images CRF ran (``then_crf_images``; ``then_crf_full_weight_images`` of them at
+    DeepLab's full weight); and each method's per-class IoU."""
     metrics = {name: SegmentationMetrics(num_classes, ignore_index) for name in table}
     seconds = dict.fromkeys(table, 0.0)
     for image, truth, probs, lookup, labels in _items(images, masks, names, source, num_classes, ignore_index):
@@ -150,7 +153,8 @@ def compare(images: Path, masks: Path, names: list[str], source: CoarseSource, t
         rows.append({"method": method, "miou": summary["miou"], "boundary_iou": summary["boundary_iou"],
                      "mba": summary["mba"], "seconds_per_image": round(seconds[method] / len(names), 4)})
         if isinstance(table[method], _ThenCrf):
-            rows[-1]["then_crf_images"] = table[method].sent
+            rows[-1] |= {"then_crf_images": table[method].sent,
+                         "then_crf_full_weight_images": table[method].sent_full_weight}
         per_class[method] = summary["per_class_iou"]
     return rows, per_class
 
@@ -179,8 +183,8 @@ def format_rows(rows: list[dict]) -> list[str]:
         cells = "".join(f"{row[key]:>8.2f}{row[key] - base[key]:>+8.2f}" for key in ("miou", "boundary_iou", "mba"))
         ratio = "" if not crf or row is base else f"{row['seconds_per_image'] / crf:>8.2f}"
         lines.append(f"{row['method']:<{width}}{cells}{row['seconds_per_image']:>9.3f}{ratio}")
-    lines += [f"{row['method']}: dense CRF ran on {row['then_crf_images']} images" for row in rows
-              if "then_crf_images" in row]
+    lines += [f"{row['method']}: dense CRF ran on {row['then_crf_images']} images (at DeepLab's full weight on "
+              f"{row['then_crf_full_weight_images']})" for row in rows if "then_crf_images" in row]
     return lines
 
 

@@ -237,8 +237,9 @@ class RefineWorker:
                 outcomes.append(Outcome(pair.image, None, f"{pair.image}: {type(error).__name__}: {error}"))
         return outcomes
 
-    def _refine(self, pair: Pair) -> bool:
-        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs. Whether dense CRF followed."""
+    def _refine(self, pair: Pair) -> str | None:
+        """Refine one pair; writes ``out/<stem>.png`` and the optional outputs. The dense CRF that followed, if any
+        ("always": the weak one, "strong": DeepLab's)."""
         setup = self.setup
         image = read_image(pair.image)
         colours, foreground = None, None
@@ -252,7 +253,7 @@ class RefineWorker:
         coarse = self.refiner.fitting(coarse)
         keep = setup.options.save_probs or setup.alpha or setup.then_crf != "never"
         refined, labels = self.refiner.refine_channels(image, coarse, keep_probabilities=keep)
-        marginals = crf_following(setup.then_crf, image, coarse_probs, refined)
+        crf, marginals = crf_following(setup.then_crf, image, coarse_probs, refined)
         if marginals is not None:
             refined, labels = marginals, coarse.channels.labels(marginals.argmax(0))
         coarse_labels = None
@@ -271,7 +272,7 @@ class RefineWorker:
         probs = coarse.channels.expand(refined) if setup.options.save_probs else None
         write_outputs(setup.options, setup.out, pair.stem, labels, probs, setup.palette, image, coarse_labels,
                       truth, main)
-        return marginals is not None
+        return crf
 
 
 def coarse_labels_of(coarse: ProbabilityChannels | LabelChannels) -> np.ndarray:

@@ -20,6 +20,7 @@ class BatchReport:
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
     then_crf: int | None = None  # images dense CRF followed the refiner on; None: --then-crf never
+    then_crf_full_weight: int = 0  # ... of them, with DeepLab's full weight ("strong")
 
     def fail(self, path: Path, message: str) -> None:
         self.failed.append((path, message))
@@ -28,7 +29,8 @@ class BatchReport:
         """The summary line and the first ``shown`` failures."""
         failed = len(self.failed)
         why = " (outputs exist; --overwrite to redo)" if self.skipped else ""
-        crf = "" if self.then_crf is None else f"; dense CRF after the refiner on {self.then_crf}"
+        crf = "" if self.then_crf is None else (f"; dense CRF after the refiner on {self.then_crf} "
+                                                f"(at DeepLab's full weight on {self.then_crf_full_weight})")
         lines = [f"done {self.done}, skipped {self.skipped}{why}, failed {failed}{crf}"]
         lines += [f"  failed: {message}" for _, message in self.failed[:shown]]
         if failed > shown:
@@ -36,10 +38,11 @@ class BatchReport:
         return lines
 
     def as_dict(self) -> dict:
-        """For ``--report``: counts (with ``then_crf`` unless --then-crf never) and every failure as {input, error}."""
+        """For ``--report``: counts (with ``then_crf`` and ``then_crf_full_weight`` unless --then-crf never) and every
+        failure as {input, error}."""
         counts = {"done": self.done, "skipped": self.skipped, "failed": len(self.failed)}
         if self.then_crf is not None:
-            counts["then_crf"] = self.then_crf
+            counts |= {"then_crf": self.then_crf, "then_crf_full_weight": self.then_crf_full_weight}
         return {**counts, "failures": [{"input": str(path), "error": message} for path, message in self.failed]}
 
 
@@ -61,6 +64,7 @@ class ProgressLog:
                 self.report.done += 1
                 if outcome.then_crf:
                     self.report.then_crf = (self.report.then_crf or 0) + 1
+                    self.report.then_crf_full_weight += outcome.then_crf == "strong"
                 if self.verbose:
                     tqdm.write(f"{outcome.source} → {outcome.written}")
             else:

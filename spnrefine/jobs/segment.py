@@ -139,17 +139,18 @@ class SegmentWorker:
 
     def _predict(self, images: list[np.ndarray]):
         """Same-size images → labels (N, H, W) uint8, float16 probabilities (N, K, H, W) or Nones, coarse
-        labels (N, H, W) or Nones (only the comparison picture needs them), and whether dense CRF followed (N)."""
+        labels (N, H, W) or Nones (only the comparison picture needs them), and the dense CRF that followed (N:
+        "always", "strong" or None)."""
         zooms, flip = (TTA_ZOOMS, True) if self.augment else ((1.0,), False)
         probabilities = predict_probabilities(self.backbone, images, zooms, flip)
         coarse = probabilities
         if self.refiner is not None:
             probabilities = self.refiner.refine_batch(images, probabilities)
-        marginals = [None] * len(images)
+        followed = [(None, None)] * len(images)
         if self.then_crf != "never":
-            marginals = [crf_following(self.then_crf, image, c.float().cpu().numpy(), p.float().cpu().numpy())
-                         for image, c, p in zip(images, coarse, probabilities)]
-        then_crf = [m is not None for m in marginals]
+            followed = [crf_following(self.then_crf, image, c.float().cpu().numpy(), p.float().cpu().numpy())
+                        for image, c, p in zip(images, coarse, probabilities)]
+        then_crf, marginals = [crf for crf, _ in followed], [m for _, m in followed]
         if any(then_crf):
             probabilities = torch.stack([p.float().cpu() if m is None else torch.from_numpy(m)
                                          for p, m in zip(probabilities, marginals)])

@@ -23,7 +23,7 @@ class Outcome:
     source: Path
     written: Path | None
     error: str | None = None
-    then_crf: bool = False  # dense CRF followed the refiner (--then-crf)
+    then_crf: str | None = None  # the dense CRF that followed the refiner (--then-crf): "always" (weak), "strong"
 
 
 class Worker(Protocol):

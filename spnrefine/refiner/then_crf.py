@@ -152,8 +152,8 @@ def crf_mode(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refi
 
 
 def crf_following(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refined: np.ndarray
-                  ) -> np.ndarray | None:
-    """The (k, H, W) marginals of the CRF that follows the refiner for one image in ``mode`` (``crf_mode``), or
-    None when none follows."""
+                  ) -> tuple[str | None, np.ndarray | None]:
+    """The CRF that follows the refiner for one image in ``mode`` (``crf_mode``: "always", "strong" or None) and
+    its (k, H, W) marginals (None when none follows)."""
     chosen = crf_mode(mode, image, coarse_probs, refined)
-    return None if chosen is None else after_refiner(image, refined, chosen)
+    return chosen, None if chosen is None else after_refiner(image, refined, chosen)

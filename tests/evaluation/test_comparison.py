@@ -82,7 +82,8 @@ def test_benchmark_refinement_runs_on_synthesized_hard_masks(tmp_path):
     assert all(50 < r["miou"] <= 100 for r in rows)
     # ×8 masks are unsure only along their edges: auto leaves both images to the refiner
     assert [r.get("then_crf_images") for r in rows] == [None, None, None, None, 0, 2, 2]
-    assert "SPN agnostic, then CRF: dense CRF ran on 2 images" in chained.output
+    assert [r.get("then_crf_full_weight_images") for r in rows[4:]] == [0, 0, 2]
+    assert "SPN agnostic, then CRF: dense CRF ran on 2 images (at DeepLab's full weight on 0)" in chained.output
     assert rows[4]["miou"] == rows[3]["miou"]
 
 

@@ -236,11 +236,13 @@ def test_then_crf_writes_dense_crfs_marginals_of_the_refined_map_and_auto_only_f
         np.save(masks / f"frame{i}.npy", probs[i])
     assert interior_doubt(probs[0]) > INTERIOR_DOUBT > interior_doubt(probs[1])
     written = {}
-    for mode in ("never", "always", "auto"):
+    for mode in ("never", "always", "auto", "strong"):
         result = _run("--images", images, "--masks", masks, "--out", tmp_path / mode, "--precision", "float32",
                       "--save-probs", "--then-crf", mode)
         assert result.exit_code == 0, result.output
-        sent = {"never": "", "always": "; dense CRF after the refiner on 2", "auto": "; dense CRF after the refiner on 1"}
+        sent = {"never": "", "always": "; dense CRF after the refiner on 2 (at DeepLab's full weight on 0)",
+                "auto": "; dense CRF after the refiner on 1 (at DeepLab's full weight on 0)",
+                "strong": "; dense CRF after the refiner on 2 (at DeepLab's full weight on 2)"}
         assert f"done 2, skipped 0, failed 0{sent[mode]}\n" in result.output
         written[mode] = [np.load(tmp_path / mode / f"frame{i}.npy").astype(np.float32) for i in range(2)]
     image = read_image(images / "frame0.png")

@@ -76,9 +76,13 @@ def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and
     assert crf_mode("auto", image, doubting, far) == "strong"  # but this far off, whatever the doubt
     unsure = np.full((2, 96, 128), 0.5, np.float32)
     assert crf_mode("auto", image, unsure, near) == "always"
-    np.testing.assert_array_equal(crf_following("auto", image, near, far), dense_crf(image, far))
-    np.testing.assert_array_equal(crf_following("auto", image, doubting, near), after_refiner(image, near))
-    assert crf_following("auto", image, near, near) is None
+    crf, marginals = crf_following("auto", image, near, far)
+    assert crf == "strong"
+    np.testing.assert_array_equal(marginals, dense_crf(image, far))
+    crf, marginals = crf_following("auto", image, doubting, near)
+    assert crf == "always"
+    np.testing.assert_array_equal(marginals, after_refiner(image, near))
+    assert crf_following("auto", image, near, near) == (None, None)
 
 
 def test_modes_never_always_and_strong_do_not_look_at_the_maps():
@@ -86,7 +90,7 @@ def test_modes_never_always_and_strong_do_not_look_at_the_maps():
     image = np.zeros((30, 30, 3), np.uint8)
     assert [crf_mode(mode, image, None, unsure) for mode in ("never", "always", "strong")] == [None, "always", "strong"]
     assert crf_mode("auto", image, None, unsure) is None  # a label mask
-    assert crf_following("never", image, unsure, unsure) is None
+    assert crf_following("never", image, unsure, unsure) == (None, None)
 
 
 def test_the_crf_after_the_refiner_keeps_a_thin_object_that_deeplabs_weights_erase_and_strong_uses_those():
