@@ -72,8 +72,8 @@ def test_auto_runs_deeplabs_crf_on_a_far_off_map_the_weak_one_on_inner_doubt_and
     assert crf_mode("auto", image, near, somewhat) == "strong"  # less far off, the coarse map sure inside
     assert crf_mode("auto", image, doubting, near) == "always"
     assert crf_mode("auto", image, None, far) is None
-    assert crf_mode("auto", image, doubting, somewhat) == "always"  # unsure inside: averaged maps are; they lose
-    assert crf_mode("auto", image, doubting, far) == "strong"  # but this far off, whatever the doubt
+    assert crf_mode("auto", image, doubting, somewhat) == "always"  # unsure inside, as averaged maps are
+    assert crf_mode("auto", image, doubting, far) == "strong"  # this far off, whatever the doubt
     unsure = np.full((2, 96, 128), 0.5, np.float32)
     assert crf_mode("auto", image, unsure, near) == "always"
     crf, marginals = crf_following("auto", image, near, far)
