@@ -30,7 +30,7 @@ from spnrefine.io.images import read_image
 from spnrefine.io.masks import read_label_png
 from spnrefine.refiner import Refiner
 from spnrefine.refiner.then_crf import (FAR_OFF_SHARE, FAR_OFF_SHARE_SURE, INTERIOR_DOUBT, SURE_INSIDE, after_refiner,
-                                        boundary_distance, far_off_labels, interior_doubt)
+                                        auto_choice, boundary_distance, far_off_labels, interior_doubt)
 
 from camvid_tuning import named_inputs, tuning_parser
 from tune_then_crf_auto import confusion, miou
@@ -115,8 +115,7 @@ def report(by_input: dict[str, list[dict]]) -> None:
             print(f"T {threshold:<5} D {most:<6} mean {np.mean(values):+.3f} worst {min(values):+.2f} | "
                   + " ".join(f"{v:+.2f}" for v in values))
     def shipped(row, r):
-        limit = FAR_OFF_SHARE_SURE if row["interior"] <= SURE_INSIDE else FAR_OFF_SHARE
-        return "strong" if row[f"{r} relabel"] > limit else "weak" if row["interior"] > INTERIOR_DOUBT else "alone"
+        return {"strong": "strong", "always": "weak", None: "alone"}[auto_choice(row["interior"], row[f"{r} relabel"])]
     values = [change(by_input[label], r, lambda row: shipped(row, r)) for r, label in pairs]
     print(f"auto as shipped (rule 44: relabel > {FAR_OFF_SHARE}, or > {FAR_OFF_SHARE_SURE} where interior doubt <= "
           f"{SURE_INSIDE}): mean {np.mean(values):+.3f} worst {min(values):+.2f} | "

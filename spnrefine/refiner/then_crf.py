@@ -145,8 +145,13 @@ def crf_mode(mode: str, image: np.ndarray, coarse_probs: np.ndarray | None, refi
         return None if mode == "never" else mode
     if coarse_probs is None:
         return None
-    doubt = interior_doubt(coarse_probs)
-    if far_off_share(image, refined) > (FAR_OFF_SHARE_SURE if doubt <= SURE_INSIDE else FAR_OFF_SHARE):
+    return auto_choice(interior_doubt(coarse_probs), far_off_share(image, refined))
+
+
+def auto_choice(doubt: float, far_off: float) -> str | None:
+    """``auto``'s CRF from the coarse map's ``interior_doubt`` and the refined map's ``far_off_share``: "strong",
+    "always" or None."""
+    if far_off > (FAR_OFF_SHARE_SURE if doubt <= SURE_INSIDE else FAR_OFF_SHARE):
         return "strong"
     return "always" if doubt > INTERIOR_DOUBT else None
 
