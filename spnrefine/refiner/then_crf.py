@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+import torch
 
 from ..errors import SpnrefineError
 
@@ -120,9 +121,11 @@ def check_mode(mode: str) -> str:
 def interior_doubt(coarse_probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the share of pixels whose top-1 probability is below ``UNSURE_TOP1`` and that lie
     ``INTERIOR_DISTANCE`` px or more from every boundary of the argmax (both pixels of a label change are on it)."""
-    probs = np.asarray(coarse_probs, np.float32)
-    distance = boundary_distance(probs.argmax(0))
-    return float(((probs.max(0) < UNSURE_TOP1) & (distance >= INTERIOR_DISTANCE)).mean())
+    top1, labels = torch.from_numpy(np.ascontiguousarray(coarse_probs, np.float32)).max(0)  # ~3x numpy's argmax
+    unsure = top1.numpy() < UNSURE_TOP1
+    if not unsure.any():
+        return 0.0
+    return float((unsure & (boundary_distance(labels.numpy()) >= INTERIOR_DISTANCE)).mean())
 
 
 def boundary_distance(labels: np.ndarray) -> np.ndarray:
