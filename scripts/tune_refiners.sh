@@ -7,7 +7,10 @@
 # scripts/prepare_unseen.sh), ground truth at ×8 low resolution. Not in the default set: "blocks" (the 51 frames of
 # 0006R0's blocks by an ESPNet fine-tuned without them, runs/blocks_tune from scripts/prepare_blocks.sh) and "noisy"
 # (ESPNet with noise in its weights, runs/noisy_tune/v0: python scripts/noisy_backbone_coarse.py --images
-# ../shared/data/camvid/images --list runs/camvid_tune.txt --out runs/noisy_tune --copies 1).
+# ../shared/data/camvid/images --list runs/camvid_tune.txt --out runs/noisy_tune --copies 1) and "camera" (the
+# frames as another camera would take them, ESPNet and the refiner both given the shifted image: python
+# scripts/camera_shift_copies.py --images ../shared/data/camvid/images --list runs/camvid_tune.txt --out
+# runs/camera_tune).
 # Usage: bash scripts/tune_refiners.sh CHECKPOINT [CHECKPOINT ...]
 # (PRECISIONS="float32 bfloat16" runs each checkpoint's guidance in both number formats, side by side;
 # INPUTS="unseen espnet" runs only those inputs; UPSCALE=1.25 adds each checkpoint with refine --upscale 1.25;
@@ -23,14 +26,14 @@ for p in ${PRECISIONS:-auto}; do checkpoints+=(--precision "$p"); done
 for f in ${UPSCALE:-}; do checkpoints+=(--upscale "$f"); done
 if [ -n "${UNGUARDED:-}" ]; then checkpoints+=(--without-thin-guard); fi
 for mode in ${THEN_CRF:-}; do checkpoints+=(--then-crf "$mode"); done
-common=(--images $D/camvid/images --masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid
-        --no-crf "${checkpoints[@]}")
+common=(--masks $D/camvid/masks --num-classes 11 --ignore-index 11 --class-names camvid --no-crf "${checkpoints[@]}")
 declare -A inputs=([degraded]=runs/degraded_tune/v0 [degraded_strong]=runs/degraded_tune_strong/v0 [espnet]=runs/espnet
                    [tta]=runs/espnet_tta_tune [unseen]=runs/unseen_tune [lowres]=lowres [blocks]=runs/blocks_tune
-                   [noisy]=runs/noisy_tune/v0)
+                   [noisy]=runs/noisy_tune/v0 [camera]=runs/camera_tune/maps)
 declare -A lists=([blocks]=runs/blocks_tune.txt)  # every other input: all 101 images of 0006R0
+declare -A image_dirs=([camera]=runs/camera_tune/images)  # every other input: the images as they are
 for name in ${INPUTS:-degraded degraded_strong espnet tta unseen lowres}; do
   coarse=${inputs[$name]:?"unknown input $name (one of ${!inputs[*]})"}
-  ${SPNREFINE:-spnrefine} benchmark refinement "${common[@]}" --list "${lists[$name]:-runs/camvid_tune.txt}" --coarse "$coarse" --json "$OUT/$name.json" \
+  ${SPNREFINE:-spnrefine} benchmark refinement --images "${image_dirs[$name]:-$D/camvid/images}" "${common[@]}" --list "${lists[$name]:-runs/camvid_tune.txt}" --coarse "$coarse" --json "$OUT/$name.json" \
     | tee "$OUT/$name.txt"
 done

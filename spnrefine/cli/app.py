@@ -447,6 +447,11 @@ def train(
         float, typer.Option(min=1, help="Show each crop at a scale drawn log-uniformly from [1/Z, Z] (image, coarse "
                                         "map and targets resized alike). 1: as stored.")
     ] = 1.0,
+    image_degradation: Annotated[
+        Optional[str], typer.Option(help="mild or strong: half the training crops show the guidance their image "
+                                         "degraded at its size (colour, blur, noise, JPEG), as another camera's "
+                                         "would look; the coarse maps and targets stay as they are.")
+    ] = None,
     stop_after: Annotated[
         Optional[int], typer.Option(min=1, help="Stop after N steps in this run (rerun to resume).")
     ] = None,
@@ -455,6 +460,7 @@ def train(
     """Train the SPN refiner; rerun the same command to resume from OUT/last.pt."""
     from ..errors import SpnrefineError
     from ..training.data import LabelSpace, list_samples
+    from ..training.degrade import DEGRADATIONS
     from ..training.loop import TrainConfig
     from ..training.loop import train as run_training
 
@@ -462,6 +468,8 @@ def train(
     if (not (len(masks) == len(coarse) == len(list_file) == sources) or (repeat and len(repeat) != sources)
             or (label_space and len(label_space) != sources)):
         raise SpnrefineError("give one --masks, --coarse and --list (and --repeat, --label-space, if any) per --images")
+    if image_degradation is not None and image_degradation not in DEGRADATIONS:
+        raise SpnrefineError(f"--image-degradation {image_degradation!r}: expected one of {', '.join(DEGRADATIONS)}")
     default_space = LabelSpace(num_classes, ignore_index)
     samples = []
     for i in range(sources):
@@ -482,7 +490,7 @@ def train(
                          lovasz=lovasz,
                          promote_second=promote_second, neighbour_pick=neighbour_pick, balance_coarse=balance_coarse,
                          balance_synthesized=balance_synthesized, false_blob_margin=false_blob_margin,
-                         temper_network=temper_network, zoom=zoom)
+                         temper_network=temper_network, zoom=zoom, image_degradation=image_degradation)
     final = run_training(samples, out, config, val, progress=not quiet, stop_after=stop_after)
     typer.echo(f"saved {final}" if final else f"stopped early; {out / 'last.pt'} saved, rerun to resume")
 

@@ -18,6 +18,7 @@ from ..io.coarse import labels_to_probabilities, resize_maps
 from ..io.images import image_in, read_image
 from ..io.masks import read_label_png
 from ..labels import renumber_present
+from .degrade import Degradation, degrade_image
 from .synth import SYNTHESIZERS
 
 IGNORE = -100
@@ -190,14 +191,17 @@ def draw_batch(samples: list[Sample], by_source: dict[int, list[Sample]], size: 
 
 
 def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.random.Generator,
-                 hard_fraction: float = 0.0, temper_network: float = 1.0, zoom: float = 1.0):
+                 hard_fraction: float = 0.0, temper_network: float = 1.0, zoom: float = 1.0,
+                 image_degradation: Degradation | None = None):
     """A batch: (B, 3, s, s) images in [0, 1], (B, K, s, s) coarse, (B, s, s) targets; random crop + flip.
 
     With probability ``hard_fraction`` a coarse map is replaced by its hard labels as ``refine`` feeds
     label masks (0.9 on the label + 0.1 spread), so the refiner also learns from hard masks. A network's map
     (from a file) is tempered when ``temper_network`` > 1 (``SampleCache.coarse_for``). ``zoom`` > 1: each crop
     shows its image at a scale drawn log-uniformly from [1/zoom, zoom] (``zoomed``; capped where the image is too
-    small). Channels are zero-padded to the largest K in the batch.
+    small). With ``image_degradation``, half the crops show the guidance their image degraded at its size (colour,
+    blur, noise, JPEG: ``training.degrade``; the coarse map and targets as they were), as another camera would.
+    Channels are zero-padded to the largest K in the batch.
     """
     images, coarses, masks = [], [], []
     for sample in samples:
@@ -214,6 +218,8 @@ def random_crops(cache: SampleCache, samples: list[Sample], size: int, rng: np.r
             image, mask, coarse = zoomed(image, mask, coarse, size)
         if rng.random() < 0.5:
             image, mask, coarse = image[:, ::-1], mask[:, ::-1], coarse[:, :, ::-1]
+        if image_degradation is not None and rng.random() < 0.5:
+            image = degrade_image(image, rng, image_degradation)
         images.append(np.ascontiguousarray(image.transpose(2, 0, 1)))
         coarses.append(np.ascontiguousarray(coarse))
         masks.append(np.ascontiguousarray(mask))

@@ -8,7 +8,7 @@ wobbly boundaries, confused classes), while the ground truth stays exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,6 +34,12 @@ class Degradation:
 MILD = Degradation(scale=(0.6, 0.9), colour=1.0, chance=0.3, blur=(0.5, 1.0), noise=(1, 4), jpeg=(40, 85))
 STRONG = Degradation(scale=(0.7, 0.95), colour=2.0, chance=0.4, blur=(0.5, 1.5), noise=(1, 6), jpeg=(25, 75))
 DEGRADATIONS = {"mild": MILD, "strong": STRONG}
+
+
+def same_size(name: str) -> Degradation:
+    """``DEGRADATIONS[name]`` without the rescale: what a training crop's image gets for the guidance
+    (``train --image-degradation``), so it also learns from images that look like another camera's."""
+    return replace(DEGRADATIONS[name], scale=(1.0, 1.0))
 
 
 def degrade_image(image: np.ndarray, rng: np.random.Generator, how: Degradation = MILD) -> np.ndarray:

@@ -20,6 +20,7 @@ from ..propagation import DIRECTIONS
 from ..refiner.network import RefinerConfig, SpnRefiner
 from ..refiner.weights import checkpoint_payload
 from .data import IGNORE, Sample, SampleCache, draw_batch, random_crops
+from .degrade import same_size
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class TrainConfig:
     false_blob_margin: int | None = None  # with balance_coarse: only pixels this far (px) from their coarse label's truth
     temper_network: float = 1.0  # > 1: each network map (from a file) at a temperature in [1/this, this], log-uniform
     zoom: float = 1.0  # > 1: each crop at a scale drawn log-uniformly from [1/zoom, zoom] (data.random_crops)
+    image_degradation: str | None = None  # mild / strong: half the crops' images degraded at their size (guidance only)
 
 
 @torch.no_grad()
@@ -222,6 +224,7 @@ def train(
         kept = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= start]
         log.write_text("".join(line + "\n" for line in kept))
     cache = SampleCache(min_side=config.crop)
+    image_degradation = same_size(config.image_degradation) if config.image_degradation else None
     by_source: dict[int, list[Sample]] = {}
     for sample in samples:
         by_source.setdefault(sample.source, []).append(sample)
@@ -232,7 +235,7 @@ def train(
             rng = np.random.default_rng([config.seed, step])  # the same batches whether resumed or not
             batch = draw_batch(samples, by_source, config.batch_size, rng)
             images, coarse, masks = random_crops(cache, batch, config.crop, rng, config.hard_fraction,
-                                                  config.temper_network, config.zoom)
+                                                  config.temper_network, config.zoom, image_degradation)
             began = time.perf_counter()
             log_probs = model(images, coarse)
             by_coarse = config.balance_coarse and (config.balance_synthesized or batch[0].coarse is not None)

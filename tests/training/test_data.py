@@ -184,3 +184,25 @@ def test_zoomed_crops_keep_image_coarse_map_and_targets_aligned_at_scales_both_w
         again = random_crops(cache, samples, 32, np.random.default_rng(seed), zoom=1.0)
         assert all(np.array_equal(a, b) for a, b in zip(plain, again))
     assert min(widths) <= 5 and max(widths) >= 12  # stripes of 8 px shown at about 0.5x and 2x
+
+
+def test_degraded_crop_images_change_the_guidance_image_only_and_about_half_the_time(tmp_path):
+    """With an image degradation about half the crops' images differ from the plain draw's and keep their size; the
+    coarse maps and targets stay as the flip and crop made them (the same rng draws but for the degradation's)."""
+    from spnrefine.training.degrade import same_size
+
+    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir(), (tmp_path / "npy").mkdir()
+    mask = np.tile((np.arange(96) // 8) % 2, (64, 1))
+    Image.fromarray(np.repeat((mask * 200 + 20).astype(np.uint8)[..., None], 3, 2)).save(tmp_path / "images" / "s0.png")
+    write_label_png(tmp_path / "masks" / "s0.png", mask, None)
+    np.save(tmp_path / "npy" / "s0.npy", np.stack([1 - mask, mask]).astype(np.float32))
+    samples = list_samples(tmp_path / "images", tmp_path / "masks", None, tmp_path / "npy", LabelSpace(2, None))
+    cache, changed = SampleCache(min_side=32), 0
+    for seed in range(40):
+        images, coarse, targets = random_crops(cache, samples, 32, np.random.default_rng(seed),
+                                               image_degradation=same_size("strong"))
+        plain_images, plain_coarse, plain_targets = random_crops(cache, samples, 32, np.random.default_rng(seed))
+        assert images.shape == plain_images.shape == (1, 3, 32, 32)
+        assert np.array_equal(coarse, plain_coarse) and np.array_equal(targets, plain_targets)
+        changed += not np.array_equal(images, plain_images)
+    assert 8 <= changed <= 32
