@@ -43,7 +43,8 @@ def same_size(name: str) -> Degradation:
 
 
 def degrade_image(image: np.ndarray, rng: np.random.Generator, how: Degradation = MILD) -> np.ndarray:
-    """(H, W, 3) uint8 RGB → a smaller, degraded (H', W', 3) uint8 RGB copy.
+    """(H, W, 3) uint8 RGB → a degraded (H', W', 3) uint8 RGB copy, ``how.scale`` times its size (smaller, or
+    the same size with ``same_size``).
 
     ESPNet is fragile to colour shifts (the strongest tried took it from 83 to 38 mIoU) and to scale
     (0.4: 45), so those set the level.
