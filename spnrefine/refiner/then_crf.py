@@ -122,10 +122,7 @@ def interior_doubt(coarse_probs: np.ndarray) -> float:
     """(K, H, W) probabilities → the share of pixels whose top-1 probability is below ``UNSURE_TOP1`` and that lie
     ``INTERIOR_DISTANCE`` px or more from every boundary of the argmax (both pixels of a label change are on it)."""
     top1, labels = torch.from_numpy(np.ascontiguousarray(coarse_probs, np.float32)).max(0)  # ~3x numpy's argmax
-    unsure = top1.numpy() < UNSURE_TOP1
-    if not unsure.any():
-        return 0.0
-    return float((unsure & (boundary_distance(labels.numpy()) >= INTERIOR_DISTANCE)).mean())
+    return float(((top1.numpy() < UNSURE_TOP1) & (boundary_distance(labels.numpy()) >= INTERIOR_DISTANCE)).mean())
 
 
 def boundary_distance(labels: np.ndarray) -> np.ndarray:

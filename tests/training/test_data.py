@@ -157,16 +157,21 @@ def test_tempering_gives_a_networks_map_softer_or_surer_with_the_same_labels_and
         assert np.array_equal(plain, tempered)
 
 
-def test_zoomed_crops_keep_image_coarse_map_and_targets_aligned_at_scales_both_ways(tmp_path):
-    """Vertical stripes 8 px wide: a crop shown at scale s has stripes 8·s px wide (both smaller and larger than
-    stored over 40 draws), and its image, coarse map and targets agree away from stripe edges; zoom 1 draws the
-    same crops as before."""
+def _stripes(tmp_path):
+    """One 64×96 sample of vertical stripes 8 px wide (grey 200 on black), its label mask and a matching .npy map."""
     (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir(), (tmp_path / "npy").mkdir()
     mask = np.tile((np.arange(96) // 8) % 2, (64, 1))
     Image.fromarray(np.repeat((mask * 200).astype(np.uint8)[..., None], 3, 2)).save(tmp_path / "images" / "s0.png")
     write_label_png(tmp_path / "masks" / "s0.png", mask, None)
     np.save(tmp_path / "npy" / "s0.npy", np.stack([1 - mask, mask]).astype(np.float32))
-    samples = list_samples(tmp_path / "images", tmp_path / "masks", None, tmp_path / "npy", LabelSpace(2, None))
+    return list_samples(tmp_path / "images", tmp_path / "masks", None, tmp_path / "npy", LabelSpace(2, None))
+
+
+def test_zoomed_crops_keep_image_coarse_map_and_targets_aligned_at_scales_both_ways(tmp_path):
+    """Vertical stripes 8 px wide: a crop shown at scale s has stripes 8·s px wide (both smaller and larger than
+    stored over 40 draws), and its image, coarse map and targets agree away from stripe edges; zoom 1 draws the
+    same crops as before."""
+    samples = _stripes(tmp_path)
     cache = SampleCache(min_side=32)
     widths = []
     for seed in range(40):
@@ -191,12 +196,7 @@ def test_degraded_crop_images_change_the_guidance_image_only_and_about_half_the_
     coarse maps and targets stay as the flip and crop made them (the same rng draws but for the degradation's)."""
     from spnrefine.training.degrade import same_size
 
-    (tmp_path / "images").mkdir(), (tmp_path / "masks").mkdir(), (tmp_path / "npy").mkdir()
-    mask = np.tile((np.arange(96) // 8) % 2, (64, 1))
-    Image.fromarray(np.repeat((mask * 200 + 20).astype(np.uint8)[..., None], 3, 2)).save(tmp_path / "images" / "s0.png")
-    write_label_png(tmp_path / "masks" / "s0.png", mask, None)
-    np.save(tmp_path / "npy" / "s0.npy", np.stack([1 - mask, mask]).astype(np.float32))
-    samples = list_samples(tmp_path / "images", tmp_path / "masks", None, tmp_path / "npy", LabelSpace(2, None))
+    samples = _stripes(tmp_path)
     cache, changed = SampleCache(min_side=32), 0
     for seed in range(40):
         images, coarse, targets = random_crops(cache, samples, 32, np.random.default_rng(seed),
