@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..denormals import zero_subnormal_weights
 from ..determinism import pin_pointwise_convolutions
 from ..errors import SpnrefineError
 from ..io.checkpoints import load_state_dict_strict, load_weights
@@ -104,11 +105,13 @@ def load_backbone(
             raise SpnrefineError("backbone 'user' needs --backbone-weights PATH (a TorchScript or torch.export file)")
         labels, preprocessing = user_description(weights, Path(config) if config else None)
         model = _load_user_model(weights, device)
+        zero_subnormal_weights(model)
         return Backbone(name, model, labels, len(labels.class_names), preprocessing, None, device)
     spec = get_backbone(name)
     path = _registered_weights(spec, weights)
     model = spec.build()
     load_state_dict_strict(model, load_weights(path), path, spec.name)
+    zero_subnormal_weights(model)  # ESPNet-CamVid's run 3.5x faster on CPU without them (spnrefine.denormals)
     if device.type == "cpu":
         pin_pointwise_convolutions(model)  # same bits on 1 thread (a Ray worker) as on many
     return Backbone(spec.name, model.to(device).eval(), spec.labels, spec.num_outputs, spec.preprocessing,

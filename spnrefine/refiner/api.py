@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..allocation import reuse_large_allocations
+from ..denormals import zero_subnormal_weights
 from ..determinism import pin_pointwise_convolutions
 from ..errors import SpnrefineError
 from ..io.checkpoints import load_weights
@@ -71,6 +72,7 @@ class Refiner:
         same bits on any number of threads."""
         model = fold_batchnorm(model.eval()).to(self.device)
         model.guidance.to(self.guidance_dtype)
+        zero_subnormal_weights(model)  # none in the shipped refiners; a user's may have some (spnrefine.denormals)
         if self.device.type == "cpu":
             pin_pointwise_convolutions(model)
         return model

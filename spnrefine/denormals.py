@@ -1,0 +1,29 @@
+"""Zero a network's subnormal weights before inference.
+
+Weight decay leaves some trained weights below the smallest normal float (|w| < 1.2e-38 in float32 and bfloat16).
+x86 CPUs compute with such subnormal numbers in microcode, tens of times slower, and the products they spread through
+the activations slow every later layer too: the pretrained ESPNet-CamVid holds 10,610 of them and ran 3.5× slower
+(189 → 55 ms per 480×360 image on this CPU) until they were zeroed. A subnormal weight changes an output by less than
+1e-37, so zeroing it leaves the results as they were (bit-identical on CamVid frames); the thread flag
+``torch.set_flush_denormal`` would not reach oneDNN's worker threads.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def zero_subnormal_weights(model: nn.Module) -> int:
+    """Set ``model``'s subnormal float32, bfloat16 and float64 parameters and buffers to 0, in place; returns how
+    many. (float16 is left alone: CPUs widen it before computing, and its subnormals reach 6e-5.)"""
+    zeroed = 0
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if tensor.dtype in (torch.float32, torch.bfloat16, torch.float64):
+                subnormal = (tensor != 0) & (tensor.abs() < torch.finfo(tensor.dtype).tiny)
+                count = int(subnormal.sum())
+                if count:
+                    tensor[subnormal] = 0
+                    zeroed += count
+    return zeroed
