@@ -2,10 +2,11 @@
 
 Weight decay leaves some trained weights below the smallest normal float (|w| < 1.2e-38 in float32 and bfloat16).
 x86 CPUs compute with such subnormal numbers in microcode, tens of times slower, and the products they spread through
-the activations slow every later layer too: the pretrained ESPNet-CamVid holds 10,610 of them and ran 3.5× slower
-(189 → 55 ms per 480×360 image on this CPU) until they were zeroed. A subnormal weight changes an output by less than
-1e-37, so zeroing it leaves the results as they were (bit-identical logits on a CamVid frame, the same val mIoU);
-``torch.set_flush_denormal(True)`` did not help (measured: it sets the calling thread's flags only).
+the activations slow every later layer too: the pretrained ESPNet-CamVid holds 10,610 of them and ran 4× slower
+until they were zeroed (``scripts/subnormal_speed.py``: 158 → 39 ms per 480×360 image on this CPU). A subnormal weight
+changes an output by less than 1e-37, so zeroing it leaves the results as they were (bit-identical logits on 20 CamVid
+frames, the same val mIoU); ``torch.set_flush_denormal(True)`` did not help (measured: it sets the calling thread's
+flags only).
 """
 
 from __future__ import annotations
