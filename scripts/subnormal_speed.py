@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 
 from spnrefine.backbones import load_backbone, predict_logits
+from spnrefine.denormals import is_subnormal
 from spnrefine.io.images import read_image
 
 
 def subnormals(model: torch.nn.Module) -> int:
-    tiny = torch.finfo(torch.float32).tiny
-    return sum(int(((p != 0) & (p.abs() < tiny)).sum()) for p in model.state_dict().values() if p.is_floating_point())
+    return sum(int(is_subnormal(tensor).sum()) for tensor in model.state_dict().values())
 
 
 def main():

@@ -15,16 +15,22 @@ import torch
 from torch import nn
 
 
+def is_subnormal(tensor: torch.Tensor) -> torch.Tensor:
+    """Bool mask of ``tensor``'s subnormal values, float32, bfloat16 and float64 only (all False otherwise: float16 is
+    widened before any CPU computes with it, and its subnormals reach 6e-5)."""
+    if tensor.dtype not in (torch.float32, torch.bfloat16, torch.float64):
+        return torch.zeros_like(tensor, dtype=torch.bool)
+    return (tensor != 0) & (tensor.abs() < torch.finfo(tensor.dtype).tiny)
+
+
 def zero_subnormal_weights(model: nn.Module) -> int:
-    """Set ``model``'s subnormal float32, bfloat16 and float64 parameters and buffers to 0, in place; returns how
-    many. (float16 is left alone: CPUs widen it before computing, and its subnormals reach 6e-5.)"""
+    """Set ``model``'s subnormal parameters and buffers (``is_subnormal``) to 0, in place; returns how many."""
     zeroed = 0
     with torch.no_grad():
         for tensor in [*model.parameters(), *model.buffers()]:
-            if tensor.dtype in (torch.float32, torch.bfloat16, torch.float64):
-                subnormal = (tensor != 0) & (tensor.abs() < torch.finfo(tensor.dtype).tiny)
-                count = int(subnormal.sum())
-                if count:
-                    tensor[subnormal] = 0
-                    zeroed += count
+            subnormal = is_subnormal(tensor)
+            count = int(subnormal.sum())
+            if count:
+                tensor[subnormal] = 0
+                zeroed += count
     return zeroed

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from spnrefine.io.images import read_image
+
 MEAN_BGR = (104.00699, 116.66877, 122.67892)
 BLOCKS = (2, 2, 3, 3, 3)  # 3x3 convolutions per VGG16 block
 
@@ -57,10 +59,6 @@ def edges(weights, rgb: np.ndarray) -> np.ndarray:
     return torch.sigmoid(F.conv2d(torch.cat(logits, 1), *fuse))[0, 0].numpy()
 
 
-def read_rgb(path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
 if __name__ == "__main__":
     torch.set_num_threads(2)
     weights = load(sys.argv[1])
@@ -69,4 +67,4 @@ if __name__ == "__main__":
     for path in sys.argv[3:]:
         target = out / (Path(path).stem + ".png")
         if not target.exists():
-            cv2.imwrite(str(target), np.round(edges(weights, read_rgb(path)) * 255).astype(np.uint8))
+            cv2.imwrite(str(target), np.round(edges(weights, read_image(path)) * 255).astype(np.uint8))

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hed_torch import block_outputs, load, read_rgb
+from hed_torch import block_outputs, load
+
+from spnrefine.io.images import read_image
 
 COMPONENTS = 8
 LEVELS = (3, 4)  # conv4_3, conv5_3
@@ -40,7 +42,7 @@ def main():
     rng = np.random.default_rng(0)
     features, samples = {}, [[] for _ in LEVELS]
     for path in map(Path, sys.argv[4:]):
-        rgb = read_rgb(path)
+        rgb = read_image(path)
         outputs = block_outputs(weights, rgb)
         levels = [outputs[level][0].numpy() for level in LEVELS]
         features[path] = ([level.astype(np.float16) for level in levels], rgb.shape[:2])
